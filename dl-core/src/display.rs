@@ -1,0 +1,128 @@
+//! How dl-core values show themselves in a notebook, and the two mechanisms shared with the
+//! dl-kernel Jupyter kernel: live output and interrupts.
+//!
+//! **Live output.** evcxr (the engine under the kernel) only delivers rich output when a cell
+//! ends, one item per MIME type. dl-core therefore prints one line per display event on stdout:
+//! [`MARKER`] followed by a JSON object `{"op": "display" | "update", "id": ..., "data": {mime:
+//! text}}`. The kernel turns it into `display_data` / `update_display_data` at once, so several
+//! figures per cell are kept and `fit`'s progress updates in place. Outside the kernel (a
+//! terminal, `cargo run`, plain evcxr) the same calls print text.
+//!
+//! **Interrupt.** The kernel sends SIGINT to the process running the cells. After
+//! [`kernel_init`], SIGINT only sets a flag, which `fit`, `evaluate` and `predict` check once per
+//! batch: they stop with [`Error::Interrupted`](crate::Error::Interrupted) and the model keeps
+//! its weights.
+//!
+//! **Panics.** [`kernel_init`] also installs a panic hook that reports the panic message and
+//! location to the kernel as a marker line, so a panicking cell is an `error`, not `ok`.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+/// Prefix of a display line on stdout. Starts with a control character so that no ordinary
+/// program output is mistaken for it.
+pub const MARKER: &str = "\u{1b}]dl-display;";
+
+/// Environment variable the kernel sets for the process that runs cells.
+pub const KERNEL_ENV: &str = "DL_KERNEL_DISPLAY";
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A MIME bundle: `{"text/plain": ..., "image/svg+xml": ...}`.
+pub type MimeBundle = BTreeMap<String, String>;
+
+/// True inside a dl-kernel session (rich output goes to the notebook as it happens).
+pub fn in_kernel() -> bool {
+    static IN: OnceLock<bool> = OnceLock::new();
+    *IN.get_or_init(|| std::env::var(KERNEL_ENV).is_ok_and(|v| v == "1"))
+}
+
+/// A fresh display id, unique within the process.
+pub fn new_display_id() -> String {
+    format!("dl-{}-{}", std::process::id(), NEXT_ID.fetch_add(1, Ordering::Relaxed))
+}
+
+fn emit(op: &str, id: Option<&str>, data: &MimeBundle) {
+    let msg = serde_json::json!({ "op": op, "id": id, "data": data });
+    let mut out = std::io::stdout().lock();
+    // A closed stdout is not worth a panic inside a training loop.
+    let _ = writeln!(out, "{MARKER}{msg}");
+    let _ = out.flush();
+}
+
+/// Shows `data` below the running cell now (`display_data`). In the kernel the output can later
+/// be replaced through `id` with [`update_display`]. Outside it, prints the `text/plain` part.
+pub fn display(data: &MimeBundle, id: Option<&str>) {
+    if in_kernel() {
+        emit("display", id, data);
+    } else if let Some(text) = data.get("text/plain") {
+        println!("{text}");
+    }
+}
+
+/// Replaces the output shown earlier with `id` (`update_display_data`). Outside the kernel this
+/// does nothing; callers print their own text there.
+pub fn update_display(data: &MimeBundle, id: &str) {
+    if in_kernel() {
+        emit("update", Some(id), data);
+    }
+}
+
+/// The evcxr convention for a cell's value: print each MIME type between
+/// `EVCXR_BEGIN_CONTENT` and `EVCXR_END_CONTENT`; evcxr and dl-kernel turn it into the cell's
+/// `execute_result`.
+pub fn evcxr_send(data: &MimeBundle) {
+    let mut out = std::io::stdout().lock();
+    for (mime, text) in data {
+        let _ = writeln!(out, "EVCXR_BEGIN_CONTENT {mime}\n{}\nEVCXR_END_CONTENT", text.trim_end_matches('\n'));
+    }
+    let _ = out.flush();
+}
+
+/// Set up the running process for the kernel: SIGINT sets the interrupt flag instead of killing
+/// the process, and panics are reported to the kernel. Called once by dl-kernel's first cell.
+pub fn kernel_init() {
+    std::panic::set_hook(Box::new(|info| {
+        let msg = if let Some(s) = info.payload().downcast_ref::<&str>() {
+            (*s).to_string()
+        } else if let Some(s) = info.payload().downcast_ref::<String>() {
+            s.clone()
+        } else {
+            "Box<dyn Any>".to_string()
+        };
+        let location = info.location().map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column())).unwrap_or_default();
+        let mut data = MimeBundle::new();
+        data.insert("message".into(), msg);
+        data.insert("location".into(), location);
+        emit("panic", None, &data);
+    }));
+    install_sigint_flag();
+}
+
+fn install_sigint_flag() {
+    // signal-hook's handler only stores to the atomic, which is async-signal-safe. If it cannot
+    // be installed, SIGINT keeps its default action and the kernel falls back to a restart.
+    let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, interrupt_flag().clone());
+}
+
+fn interrupt_flag() -> &'static Arc<AtomicBool> {
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    FLAG.get_or_init(|| Arc::new(AtomicBool::new(false)))
+}
+
+/// True once if an interrupt arrived since the last call (clears the flag).
+pub(crate) fn take_interrupt() -> bool {
+    interrupt_flag().swap(false, Ordering::SeqCst)
+}
+
+/// Forgets an interrupt that arrived while no loop was running.
+pub(crate) fn clear_interrupt() {
+    interrupt_flag().store(false, Ordering::SeqCst);
+}
+
+/// Requests that the running loop stop, as SIGINT does (for tests and embedding code).
+pub fn request_interrupt() {
+    interrupt_flag().store(true, Ordering::SeqCst);
+}

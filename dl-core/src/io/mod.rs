@@ -1,0 +1,3 @@
+//! Files: numpy's `.npz`/`.npy`.
+
+pub mod npz;

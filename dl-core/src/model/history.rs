@@ -1,0 +1,85 @@
+//! `History`, what `fit` returns: per-epoch loss and metrics under Keras's keys (`loss`, the
+//! metric names as given, `val_` versions), sorted by name as Keras sorts them.
+
+use crate::display::{self, MimeBundle};
+use crate::error::{Error, Result};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Per-epoch values recorded by `fit` (Keras's `History`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct History {
+    /// 0-based epoch numbers, as Keras's `history.epoch`.
+    pub epoch: Vec<usize>,
+    /// `history.history`: one value per epoch for each key, keys in Keras's sorted order.
+    pub history: BTreeMap<String, Vec<f64>>,
+}
+
+impl History {
+    /// The values for `key` (e.g. `"loss"`, `"val_mse"`).
+    ///
+    /// # Errors
+    /// When there is no such key; the message lists the keys present.
+    pub fn get(&self, key: &str) -> Result<&[f64]> {
+        self.history.get(key).map(Vec::as_slice).ok_or_else(|| {
+            Error::invalid("History::get", format!("no key {key:?}; the keys are {:?}", self.keys()))
+        })
+    }
+
+    /// The keys, in order.
+    pub fn keys(&self) -> Vec<&str> {
+        self.history.keys().map(String::as_str).collect()
+    }
+
+    /// Appends the values of one epoch.
+    pub(crate) fn push(&mut self, epoch: usize, values: impl IntoIterator<Item = (String, f64)>) {
+        self.epoch.push(epoch);
+        for (k, v) in values {
+            self.history.entry(k).or_default().push(v);
+        }
+    }
+
+    /// A text table: one row per epoch, one column per key.
+    pub fn to_table(&self) -> String {
+        let keys = self.keys();
+        let mut out = String::from("epoch");
+        for k in &keys {
+            out.push_str(&format!("  {k:>12}"));
+        }
+        for (row, e) in self.epoch.iter().enumerate() {
+            out.push_str(&format!("\n{:>5}", e + 1));
+            for k in &keys {
+                out.push_str(&format!("  {:>12.6}", self.history[*k][row]));
+            }
+        }
+        out
+    }
+
+    /// Shows the history as a cell's value in evcxr/dl-kernel: its table and a plot of every
+    /// curve (`val_*` dashed beside its training curve).
+    pub fn evcxr_display(&self) {
+        let mut data = MimeBundle::new();
+        data.insert("text/plain".into(), self.to_table());
+        display::evcxr_send(&data);
+    }
+}
+
+impl std::ops::Index<&str> for History {
+    type Output = [f64];
+    /// `history["loss"]`.
+    ///
+    /// # Panics
+    /// When the key is missing (use [`History::get`] for a `Result`).
+    fn index(&self, key: &str) -> &[f64] {
+        match self.get(key) {
+            Ok(v) => v,
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+impl fmt::Display for History {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_table())
+    }
+}
