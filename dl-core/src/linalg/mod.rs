@@ -1,5 +1,18 @@
-//! Matrix products. Everything in dl-core multiplies through [`gemm`], so the kernel behind it
-//! can change without touching layers.
+//! Matrix products, written here rather than borrowed: everything in dl-core multiplies
+//! through [`gemm`], which picks a path by shape —
+//!
+//! - `n = 1` or `m = 1` (matrix × vector; a Dense(1) output and every linear regression of the
+//!   course): dot products or column updates in memory order, no packing ([`small`]);
+//! - at most `TINY_MACS` multiply-adds (batch 16 × 1 × 1): plain loops;
+//! - otherwise the BLIS-style blocked product ([`blocked`]) with the best micro-kernel the CPU
+//!   has ([`kernel`]), the 6 × 16 one for narrow outputs, threads only above
+//!   `PARALLEL_MIN_MACS` ([`params`]).
+
+pub mod blocked;
+pub mod kernel;
+pub(crate) mod pack;
+pub mod params;
+pub mod small;
 
 use crate::error::{Error, Result};
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
@@ -35,5 +48,24 @@ pub fn matmul(a: ArrayView2<f32>, b: ArrayView2<f32>) -> Result<Array2<f32>> {
 /// [`gemm`] for callers that have already checked the shapes.
 pub(crate) fn gemm_unchecked(alpha: f32, a: ArrayView2<f32>, b: ArrayView2<f32>, beta: f32, mut c: ArrayViewMut2<f32>) {
     debug_assert_eq!(a.ncols(), b.nrows());
-    ndarray::linalg::general_mat_mul(alpha, &a, &b, beta, &mut c);
+    let (m, k) = a.dim();
+    let n = b.ncols();
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        return small::scale(beta, c);
+    }
+    if n == 1 {
+        return small::gemv(alpha, a, b, beta, c);
+    }
+    if m == 1 {
+        return small::gevm(alpha, a, b, beta, c);
+    }
+    if m * n * k <= params::TINY_MACS {
+        small::scale(beta, c.view_mut());
+        return small::naive(alpha, a, b, c);
+    }
+    blocked::gemm_auto(rayon::current_num_threads(), alpha, a, b, beta, c);
+
 }

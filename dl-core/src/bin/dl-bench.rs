@@ -1,0 +1,166 @@
+//! `cargo run --release -p dl-core --bin dl-bench [-- --quick]`
+//!
+//! One table measured in one run: the machine's f32 FMA peak, our matrix product against
+//! ndarray's `dot` on the course's shapes (1 thread and all threads, as GFLOP/s, % of peak and
+//! ratio), and the course's training workloads (seconds per epoch after the first, samples per
+//! second) on synthetic data of their shapes. Run it on an otherwise idle machine.
+//!
+//! Each thread count is measured in a child process, because matrixmultiply (ndarray's `dot`)
+//! reads its thread count once per process.
+
+use dl_core::linalg::{gemm, kernel};
+use dl_core::prelude::*;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const SHAPES: &[(&str, usize, usize, usize, bool, bool)] = &[
+    // (label, m, k, n, A transposed, B transposed)
+    ("(64,784,10)", 64, 784, 10, false, false),
+    ("(64,784,512)", 64, 784, 512, false, false),
+    ("(128,784,512)", 128, 784, 512, false, false),
+    ("(64,512,10)", 64, 512, 10, false, false),
+    ("(256)^3", 256, 256, 256, false, false),
+    ("(512)^3", 512, 512, 512, false, false),
+    ("(1024)^3", 1024, 1024, 1024, false, false),
+    ("(2048)^3", 2048, 2048, 2048, false, false),
+    ("(784,64)T x (64,512)", 784, 64, 512, true, false),
+    ("(64,512) x (512,784)T", 64, 512, 784, false, true),
+];
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    if let Some(pos) = args.iter().position(|a| a == "--child") {
+        let threads: usize = args[pos + 1].parse().expect("thread count");
+        child(threads, quick);
+        return;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!("dl-bench: {cores} cores, micro-kernel {} (detected {:?})", kernel::active().name(), kernel::detected());
+    let peak1 = fma_peak(1);
+    let peak_all = fma_peak(cores);
+    println!("f32 FMA peak: {peak1:.0} GFLOP/s on 1 core, {peak_all:.0} GFLOP/s on {cores} cores");
+    dl_core::linalg::blocked::microkernel_gflops(10_000);
+    let mk = dl_core::linalg::blocked::microkernel_gflops(200_000);
+    println!("micro-kernel alone (L1-resident, depth 256): {mk:.0} GFLOP/s = {:.0}% of the 1-core peak\n", 100.0 * mk / peak1);
+
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for threads in [1, cores] {
+        let out = Command::new(std::env::current_exe().expect("own path"))
+            .args(["--child", &threads.to_string()])
+            .args(if quick { &["--quick"][..] } else { &[][..] })
+            .env("MATMUL_NUM_THREADS", threads.to_string())
+            .env("RAYON_NUM_THREADS", threads.to_string())
+            .output()
+            .expect("run child");
+        let text = String::from_utf8_lossy(&out.stdout);
+        for line in text.lines() {
+            rows.push(line.split('\t').map(str::to_string).collect());
+        }
+    }
+    println!("matrix products, GFLOP/s (best of repeated calls; % of the FMA peak for that many cores)");
+    println!("{:<24} {:>7} {:>9} {:>7} {:>9} {:>7}", "shape", "threads", "ours", "%peak", "ndarray", "ratio");
+    for r in rows.iter().filter(|r| r[0] == "mm") {
+        let (t, ours, nd): (usize, f64, f64) = (r[2].parse().unwrap(), r[3].parse().unwrap(), r[4].parse().unwrap());
+        let peak = if t == 1 { peak1 } else { peak_all };
+        println!("{:<24} {:>7} {:>9.1} {:>6.0}% {:>9.1} {:>6.2}x", r[1], t, ours, 100.0 * ours / peak, nd, ours / nd);
+    }
+    println!("\ntraining workloads (synthetic data; seconds per epoch after the first)");
+    println!("{:<44} {:>7} {:>12} {:>14}", "workload", "threads", "s/epoch", "samples/s");
+    for r in rows.iter().filter(|r| r[0] == "fit") {
+        let s: f64 = r[3].parse().unwrap();
+        let n: f64 = r[4].parse().unwrap();
+        println!("{:<44} {:>7} {:>12.5} {:>14.0}", r[1], r[2], s, n / s);
+    }
+}
+
+/// FMA throughput with `threads` threads each running the independent-FMA loop.
+fn fma_peak(threads: usize) -> f64 {
+    let iters = 20_000_000;
+    kernel::fma_peak(1000);
+    let start = Instant::now();
+    let flops: f64 = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..threads).map(|_| s.spawn(move || kernel::fma_peak(iters))).collect();
+        hs.into_iter().map(|h| {
+            let (keep, f) = h.join().unwrap();
+            std::hint::black_box(keep);
+            f
+        }).sum()
+    });
+    flops / start.elapsed().as_secs_f64() / 1e9
+}
+
+/// Best time per call of `f`, over at least `budget` of calls.
+fn best_time(budget: Duration, mut f: impl FnMut()) -> f64 {
+    f();
+    let start = Instant::now();
+    let mut best = f64::INFINITY;
+    let mut reps = 0;
+    while reps < 3 || start.elapsed() < budget {
+        let t = Instant::now();
+        f();
+        best = best.min(t.elapsed().as_secs_f64());
+        reps += 1;
+    }
+    best
+}
+
+fn child(threads: usize, quick: bool) {
+    let budget = Duration::from_millis(if quick { 60 } else { 400 });
+    let mut rng = dl_core::rng::Rng::new(7);
+    let mut rand = |r: usize, c: usize| Array2::from_shape_simple_fn((r, c), || rng.uniform(-1.0, 1.0) as f32);
+    let filter = std::env::var("DL_BENCH_FILTER").ok();
+    for &(label, m, k, n, at, bt) in SHAPES {
+        if (quick && m * n * k > 1 << 28) || filter.as_ref().is_some_and(|f| !label.contains(f.as_str())) {
+            continue;
+        }
+        let a = if at { rand(k, m) } else { rand(m, k) };
+        let b = if bt { rand(n, k) } else { rand(k, n) };
+        let (av, bv) = (if at { a.t() } else { a.view() }, if bt { b.t() } else { b.view() });
+        let mut c = Array2::<f32>::zeros((m, n));
+        let flops = 2.0 * (m * n * k) as f64;
+        let ours = best_time(budget, || gemm(1.0, av, bv, 0.0, c.view_mut()).unwrap());
+        let nd = best_time(budget, || {
+            std::hint::black_box(av.dot(&bv));
+        });
+        println!("mm\t{label}\t{threads}\t{}\t{}", flops / ours / 1e9, flops / nd / 1e9);
+    }
+    if filter.is_none() {
+        workloads(threads, quick);
+    }
+}
+
+fn workloads(threads: usize, quick: bool) {
+    set_random_seed(1);
+    let mut rng = dl_core::rng::Rng::new(11);
+    let mut rand = |r: usize, c: usize| Array2::from_shape_simple_fn((r, c), || rng.uniform(0.0, 1.0) as f32);
+    let run = |label: &str, model: &mut Sequential, x: &Array2<f32>, y: &Array2<f32>, epochs: usize, bs: usize| {
+        let opts = |e| FitOptions { epochs: e, batch_size: bs, verbose: 0, seed: Some(3), ..Default::default() };
+        model.fit_with(x, y, opts(1)).unwrap();
+        let t = Instant::now();
+        model.fit_with(x, y, opts(epochs - 1)).unwrap();
+        let per_epoch = t.elapsed().as_secs_f64() / (epochs - 1) as f64;
+        println!("fit\t{label}\t{threads}\t{per_epoch}\t{}", x.nrows());
+    };
+    let linear = |inputs: usize| {
+        let mut m = Sequential::new();
+        m.add(Dense::new(1).input_dim(inputs));
+        m.compile("sgd", "mse", &["mse"]).unwrap();
+        m
+    };
+    let x = rand(2000, 1);
+    let y = x.mapv(|v| 3.0 + 4.0 * v);
+    run("linear regression 2000x1, batch 16, 40 ep", &mut linear(1), &x, &y, 40, 16);
+    let x = rand(404, 13);
+    let y = rand(404, 1);
+    run("Boston-shaped 404x13, batch 64, 10 ep", &mut linear(13), &x, &y, 10, 64);
+    // MNIST-like: about a fifth of the pixels lit, labels 0..9.
+    let x = rand(60000, 784).mapv(|v| if v < 0.2 { v * 5.0 } else { 0.0 });
+    let y = rand(60000, 1).mapv(|v| (v * 10.0).floor());
+    run("MNIST linear 60000x784, batch 64, 10 ep", &mut linear(784), &x, &y, if quick { 3 } else { 10 }, 64);
+    let mut mlp = Sequential::new();
+    mlp.add(Dense::new(512).activation("relu").input_dim(784));
+    mlp.add(Dense::new(10).activation("softmax"));
+    mlp.compile("rmsprop", "sparse_categorical_crossentropy", &["accuracy"]).unwrap();
+    run("MLP 784-512-10 rmsprop, batch 128, 2 ep", &mut mlp, &x, &y, if quick { 2 } else { 3 }, 128);
+}

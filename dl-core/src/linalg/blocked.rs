@@ -1,0 +1,187 @@
+//! The blocked GEMM, `C = α·A·B + β·C`, as the BLIS loop nest. C is split into disjoint blocks
+//! for rayon first; each block then runs the five loops on one thread:
+//!
+//! ```text
+//! loop 5  for jc in 0..n step NC        B columns: the packed B block fits in L2
+//! loop 4    for pc in 0..k step KC      depth slab; pack B[pc.., jc..] → NR-wide slivers
+//! loop 3      for ic in 0..m step MC    pack A[ic.., pc..] → MR-tall slivers (or read A in place)
+//! loop 2        for ir in 0..mc step MR   one A sliver, kept in L1
+//! loop 1          for jr in 0..nc step NR   micro-kernel: MR × NR tile over depth kc,
+//!                                           then C tile = α·tile + β·C (β only on the first slab)
+//! ```
+//!
+//! The A sliver is the small operand here because C is row-major (tiles are NR wide along
+//! rows), so it stays in L1 while loop 1 streams the B block from L2.
+
+use super::kernel::{active, prefetch, update_tile, Avx2, Avx512, Avx512x32, Isa, MicroKernel, Portable, MAX_TILE};
+use super::pack::{pack_a, pack_b, with_buffers};
+use super::params::{KC, MC, NARROW_N, NC, PACK_MIN_MACS, PARALLEL_MIN_MACS};
+use ndarray::{s, ArrayView2, ArrayViewMut2, Axis};
+
+/// Picks the micro-kernel for the active instruction set and the shape, then multiplies.
+pub(crate) fn gemm_auto(threads: usize, alpha: f32, a: ArrayView2<f32>, b: ArrayView2<f32>, beta: f32, c: ArrayViewMut2<f32>) {
+    let (m, n) = (a.nrows(), b.ncols());
+    // Packing makes B's layout cheap only when its rows are contiguous; when B is column-major
+    // and A row-major (A·Wᵀ in backprop), compute Cᵀ = Bᵀ·Aᵀ instead if that packs less.
+    if b.strides()[0] == 1 && b.strides()[1] != 1 && a.strides()[1] == 1 && m < n {
+        return gemm_auto(threads, alpha, b.reversed_axes(), a.reversed_axes(), beta, c.reversed_axes());
+    }
+    // Share of the computed tiles that lands in C: the kernel whose tiles fit the shape best.
+    let fill = |mr: usize, nr: usize| (m * n) as f64 / (m.div_ceil(mr) * mr * n.div_ceil(nr) * nr) as f64;
+    match active() {
+        Isa::Avx512 if n > NARROW_N && fill(12, 32) > fill(8, 48) + 0.05 => {
+            gemm(Avx512x32::new().expect("detected"), threads, alpha, a, b, beta, c)
+        }
+        Isa::Avx512 if n > NARROW_N => gemm(Avx512::new().expect("detected"), threads, alpha, a, b, beta, c),
+        Isa::Avx512 | Isa::Avx2 => gemm(Avx2::new().expect("detected"), threads, alpha, a, b, beta, c),
+        Isa::Portable => gemm(Portable, threads, alpha, a, b, beta, c),
+    }
+}
+
+/// Splits C into `threads` disjoint blocks on tile boundaries, along whichever side leaves the
+/// busiest thread the fewest tiles, and multiplies each on its own rayon worker. Threads need
+/// no `unsafe`: each owns its block.
+fn gemm<K: MicroKernel>(
+    kern: K,
+    threads: usize,
+    alpha: f32,
+    a: ArrayView2<f32>,
+    b: ArrayView2<f32>,
+    beta: f32,
+    mut c: ArrayViewMut2<f32>,
+) {
+    let (m, k) = a.dim();
+    let n = b.ncols();
+    if threads > 1 && m * n * k >= PARALLEL_MIN_MACS && (m >= 2 * K::MR || n >= 2 * K::NR) {
+        let left = threads / 2;
+        let at_n = split_point(n, K::NR, left, threads);
+        let at_m = split_point(m, K::MR, left, threads);
+        let tiles = |rows: usize, cols: usize| rows.div_ceil(K::MR) * cols.div_ceil(K::NR);
+        let cost_n = tiles(m, at_n.max(n - at_n));
+        let cost_m = tiles(at_m.max(m - at_m), n);
+        if n >= 2 * K::NR && (cost_n < cost_m || m < 2 * K::MR) {
+            let (c1, c2) = c.view_mut().split_at(Axis(1), at_n);
+            let (b1, b2) = b.split_at(Axis(1), at_n);
+            rayon::join(
+                || gemm(kern, left, alpha, a, b1, beta, c1),
+                || gemm(kern, threads - left, alpha, a, b2, beta, c2),
+            );
+        } else {
+            let (c1, c2) = c.view_mut().split_at(Axis(0), at_m);
+            let (a1, a2) = a.split_at(Axis(0), at_m);
+            rayon::join(
+                || gemm(kern, left, alpha, a1, b, beta, c1),
+                || gemm(kern, threads - left, alpha, a2, b, beta, c2),
+            );
+        }
+        return;
+    }
+    serial(kern, alpha, a, b, beta, c);
+}
+
+/// `len · part / whole`, rounded to a multiple of `tile` and kept inside `(0, len)`.
+fn split_point(len: usize, tile: usize, part: usize, whole: usize) -> usize {
+    let at = (len * part / whole).div_ceil(tile) * tile;
+    at.clamp(tile, len - 1)
+}
+
+/// A in place when its memory is one slice with a unit stride (row- or column-major): returns
+/// the slice and the strides. Reading A in place skips packing, which is what dominates narrow
+/// products such as 64 × 784 × 10.
+fn in_place<'a>(a: &ArrayView2<'a, f32>) -> Option<(&'a [f32], usize, usize)> {
+    let (rs, cs) = (a.strides()[0], a.strides()[1]);
+    if rs < 0 || cs < 0 || (rs != 1 && cs != 1) {
+        return None;
+    }
+    let slice = a.clone().to_slice_memory_order()?;
+    Some((slice, rs as usize, cs as usize))
+}
+
+fn serial<K: MicroKernel>(kern: K, alpha: f32, a: ArrayView2<f32>, b: ArrayView2<f32>, beta: f32, mut c: ArrayViewMut2<f32>) {
+    let (m, k) = a.dim();
+    let n = b.ncols();
+    let (mr, nr) = (K::MR, K::NR);
+    // Operands are read in place when each is one slice with a unit stride (B: row-major), except
+    // in big products, where packing is amortised and avoids the cache-set conflicts of
+    // power-of-two row strides. Edge slivers are always packed (zero-padded).
+    let small = m * n * k < PACK_MIN_MACS;
+    let a_mem = if small { in_place(&a) } else { None };
+    let b_mem = if small { in_place(&b).filter(|&(_, _, cs)| cs == 1) } else { None };
+    let kc_max = KC.min(k);
+    let nc_max = NC.min(n).div_ceil(nr) * nr;
+    let mc_max = if a_mem.is_some() { mr } else { MC.min(m).div_ceil(mr) * mr };
+    with_buffers(mc_max * kc_max, nc_max * kc_max, |abuf, bbuf| {
+        let mut tile = [0.0f32; MAX_TILE];
+        for jc in (0..n).step_by(NC) {
+            let nc = NC.min(n - jc);
+            for pc in (0..k).step_by(KC) {
+                let kc = KC.min(k - pc);
+                let first = pc == 0;
+                let edge = nc - nc % nr; // start of a partial last B sliver, if any
+                match b_mem {
+                    None => pack_b(b.slice(s![pc..pc + kc, jc..jc + nc]), nr, bbuf),
+                    Some(_) if edge < nc => pack_b(b.slice(s![pc..pc + kc, jc + edge..jc + nc]), nr, bbuf),
+                    Some(_) => {}
+                }
+                for ic in (0..m).step_by(MC) {
+                    let mc = MC.min(m - ic);
+                    let packed = match a_mem {
+                        None => pack_a(a.slice(s![ic..ic + mc, pc..pc + kc]), mr, abuf),
+                        Some(_) => (0, 0),
+                    };
+                    for ir in (0..mc).step_by(mr) {
+                        let h = mr.min(mc - ir);
+                        let (asl, rsa, csa): (&[f32], usize, usize) = match a_mem {
+                            None => (&abuf[ir / mr * kc * mr..][..kc * mr], packed.0, packed.1),
+                            Some((mem, rs, cs)) if h == mr => (&mem[(ic + ir) * rs + pc * cs..], rs, cs),
+                            Some(_) => {
+                                let (rs, cs) = pack_a(a.slice(s![ic + ir..ic + ir + h, pc..pc + kc]), mr, abuf);
+                                (&abuf[..kc * mr], rs, cs)
+                            }
+                        };
+                        for jr in (0..nc).step_by(nr) {
+                            let w = nr.min(nc - jr);
+                            let (bsl, ldb): (&[f32], usize) = match b_mem {
+                                None => (&bbuf[jr / nr * kc * nr..][..kc * nr], nr),
+                                Some((mem, rs, _)) if w == nr => (&mem[pc * rs + jc + jr..], rs),
+                                Some(_) => (&bbuf[..kc * nr], nr),
+                            };
+                            let cb = c.slice_mut(s![ic + ir..ic + ir + h, jc + jr..jc + jr + w]);
+                            // Fetch the C tile while the kernel computes, so the update finds it
+                            // in L1 even when C is far bigger than the caches.
+                            let (p0, rs) = (cb.as_ptr(), cb.strides()[0]);
+                            for i in 0..h as isize {
+                                let row = p0.wrapping_offset(i * rs);
+                                (0..w).step_by(16).for_each(|j| prefetch(row.wrapping_add(j)));
+                                prefetch(row.wrapping_add(w - 1));
+                            }
+                            kern.run(kc, asl, rsa, csa, bsl, ldb, &mut tile);
+                            update_tile(cb, &tile, nr, alpha, if first { beta } else { 1.0 });
+                        }
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// GFLOP/s of the active micro-kernel alone on L1-resident operands (depth `KC`), the ceiling
+/// for the blocked product; reported by `dl-bench` to show where time goes.
+pub fn microkernel_gflops(reps: usize) -> f64 {
+    fn run<K: MicroKernel>(kern: K, reps: usize) -> f64 {
+        let a = vec![0.5f32; K::MR * KC];
+        let b = vec![0.25f32; K::NR * KC];
+        let mut tile = [0.0f32; MAX_TILE];
+        let start = std::time::Instant::now();
+        for _ in 0..reps {
+            kern.run(KC, std::hint::black_box(&a), 1, K::MR, std::hint::black_box(&b), K::NR, &mut tile);
+        }
+        std::hint::black_box(&tile);
+        (2 * K::MR * K::NR * KC * reps) as f64 / start.elapsed().as_secs_f64() / 1e9
+    }
+    match active() {
+        Isa::Avx512 => run(Avx512::new().expect("detected"), reps),
+        Isa::Avx2 => run(Avx2::new().expect("detected"), reps),
+        Isa::Portable => run(Portable, reps),
+    }
+}

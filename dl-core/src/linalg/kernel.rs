@@ -1,0 +1,517 @@
+//! Micro-kernels and vector loops: the only `unsafe` code and the only SIMD in dl-core.
+//!
+//! A micro-kernel computes one `MR × NR` tile of `A·B` over a depth `k`:
+//! `tile[i][j] = Σ_p A[i, p] · B[p, j]`, reading `A` through strides (`a[i·rsa + p·csa]`, packed
+//! or in place) and `B` as `k` rows of `NR` contiguous values `ldb` apart (`b[p·ldb + j]`; packed:
+//! `ldb = NR`). The tile is returned in a plain array; the caller (safe code) adds it into `C`.
+//!
+//! | kernel       | tile    | registers                                  | when |
+//! |--------------|---------|--------------------------------------------|------|
+//! | `Avx512`     | 8 × 48  | 24 zmm accumulators, 3 zmm of B, 1 broadcast | AVX-512F |
+//! | `Avx512x32`  | 12 × 32 | 24 zmm accumulators, 2 zmm of B, 1 broadcast | AVX-512F, widths that 32 divides better than 48 |
+//! | `Avx2`       | 6 × 16  | 12 ymm accumulators, 2 ymm of B, 1 broadcast | AVX2 + FMA, and narrow `n` on AVX-512 machines |
+//! | `Portable`   | 4 × 8   | whatever the compiler makes of plain loops  | always built; the reference for the others |
+//!
+//! Kernels are zero-sized values that can only be obtained after the CPU has been checked for
+//! their features, so calling one is always sound. [`force`] caps the level for tests and
+//! benchmarks.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// Instruction-set levels, weakest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Isa {
+    /// Plain Rust, auto-vectorised for the baseline target.
+    Portable = 0,
+    /// AVX2 with FMA (256-bit).
+    Avx2 = 1,
+    /// AVX-512F (512-bit).
+    Avx512 = 2,
+}
+
+impl Isa {
+    /// Name for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Portable => "portable 4x8",
+            Isa::Avx2 => "avx2+fma 6x16",
+            Isa::Avx512 => "avx512f 8x48",
+        }
+    }
+}
+
+static FORCED: AtomicU8 = AtomicU8::new(u8::MAX);
+
+/// The best level this CPU supports.
+pub fn detected() -> Isa {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if is_x86_feature_detected!("avx512f") {
+            return Isa::Avx512;
+        }
+        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            return Isa::Avx2;
+        }
+    }
+    Isa::Portable
+}
+
+/// Caps the level used from now on (`None` lifts the cap). For tests and benchmarks.
+pub fn force(isa: Option<Isa>) {
+    FORCED.store(isa.map_or(u8::MAX, |i| i as u8), Ordering::Relaxed);
+}
+
+/// The level in use: the detected one, capped by [`force`].
+pub fn active() -> Isa {
+    let cap = FORCED.load(Ordering::Relaxed);
+    let d = detected();
+    if (d as u8) <= cap {
+        d
+    } else {
+        match cap {
+            0 => Isa::Portable,
+            1 => Isa::Avx2,
+            _ => Isa::Avx512,
+        }
+    }
+}
+
+/// The largest tile any kernel produces (`MR · NR`).
+pub(crate) const MAX_TILE: usize = 8 * 48;
+
+/// A register-blocked `MR × NR` micro-kernel.
+pub(crate) trait MicroKernel: Copy + Send + Sync {
+    const MR: usize;
+    const NR: usize;
+    /// `tile[i·NR + j] = Σ_{p<k} a[i·rsa + p·csa] · b[p·ldb + j]` for `i < MR`, `j < NR`.
+    ///
+    /// # Panics
+    /// If `a` or `b` is too short for those indices, or `ldb < NR`.
+    #[allow(clippy::too_many_arguments)]
+    fn run(self, k: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], ldb: usize, tile: &mut [f32; MAX_TILE]);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_bounds(k: usize, a: &[f32], rsa: usize, csa: usize, mr: usize, b: &[f32], ldb: usize, nr: usize) {
+    assert!(k > 0, "micro-kernel with k = 0");
+    assert!((mr - 1) * rsa + (k - 1) * csa < a.len(), "micro-kernel: A slice too short");
+    assert!(ldb >= nr && (k - 1) * ldb + nr <= b.len(), "micro-kernel: B slice too short");
+}
+
+/// Plain-Rust 4 × 8 kernel.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Portable;
+
+impl MicroKernel for Portable {
+    const MR: usize = 4;
+    const NR: usize = 8;
+    fn run(self, k: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], ldb: usize, tile: &mut [f32; MAX_TILE]) {
+        check_bounds(k, a, rsa, csa, 4, b, ldb, 8);
+        let mut acc = [[0.0f32; 8]; 4];
+        for p in 0..k {
+            let bp: &[f32; 8] = b[p * ldb..p * ldb + 8].try_into().expect("8 values");
+            for (i, row) in acc.iter_mut().enumerate() {
+                let ai = a[i * rsa + p * csa];
+                for j in 0..8 {
+                    row[j] += ai * bp[j];
+                }
+            }
+        }
+        for (i, row) in acc.iter().enumerate() {
+            tile[i * 8..i * 8 + 8].copy_from_slice(row);
+        }
+    }
+}
+
+/// AVX2 + FMA 6 × 16 kernel; exists only on CPUs that have both.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Avx2(());
+
+impl Avx2 {
+    pub(crate) fn new() -> Option<Self> {
+        (detected() >= Isa::Avx2).then_some(Avx2(()))
+    }
+}
+
+impl MicroKernel for Avx2 {
+    const MR: usize = 6;
+    const NR: usize = 16;
+    fn run(self, k: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], ldb: usize, tile: &mut [f32; MAX_TILE]) {
+        check_bounds(k, a, rsa, csa, 6, b, ldb, 16);
+        // SAFETY: `Avx2` values exist only when AVX2 and FMA were detected; the bounds of every
+        // access were checked above.
+        unsafe { x86::avx2_6x16(k, a.as_ptr(), rsa, csa, b.as_ptr(), ldb, tile.as_mut_ptr()) }
+    }
+}
+
+/// AVX-512F 8 × 48 kernel; exists only on CPUs with AVX-512F.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Avx512(());
+
+impl Avx512 {
+    pub(crate) fn new() -> Option<Self> {
+        (detected() >= Isa::Avx512).then_some(Avx512(()))
+    }
+}
+
+impl MicroKernel for Avx512 {
+    const MR: usize = 8;
+    const NR: usize = 48;
+    fn run(self, k: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], ldb: usize, tile: &mut [f32; MAX_TILE]) {
+        check_bounds(k, a, rsa, csa, 8, b, ldb, 48);
+        // SAFETY: `Avx512` values exist only when AVX-512F was detected; the bounds of every
+        // access were checked above.
+        unsafe { x86::avx512_8x48(k, a.as_ptr(), rsa, csa, b.as_ptr(), ldb, tile.as_mut_ptr()) }
+    }
+}
+
+/// AVX-512F 12 × 32 kernel, for widths that are multiples of 32 but not of 48 (64, 512, ...).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Avx512x32(());
+
+impl Avx512x32 {
+    pub(crate) fn new() -> Option<Self> {
+        (detected() >= Isa::Avx512).then_some(Avx512x32(()))
+    }
+}
+
+impl MicroKernel for Avx512x32 {
+    const MR: usize = 12;
+    const NR: usize = 32;
+    fn run(self, k: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], ldb: usize, tile: &mut [f32; MAX_TILE]) {
+        check_bounds(k, a, rsa, csa, 12, b, ldb, 32);
+        // SAFETY: `Avx512x32` values exist only when AVX-512F was detected; the bounds of every
+        // access were checked above.
+        unsafe { x86::avx512_12x32(k, a.as_ptr(), rsa, csa, b.as_ptr(), ldb, tile.as_mut_ptr()) }
+    }
+}
+
+/// Asks the CPU to bring the cache line holding `p` into L2. Never faults, whatever `p` is.
+#[inline(always)]
+pub(crate) fn prefetch(p: *const f32) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint; it never faults or changes memory, for any address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T1 }>(p.cast::<i8>())
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+/// `Σ a[i]·b[i]` with the widest vectors available.
+///
+/// # Panics
+/// If the slices differ in length.
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    match active() {
+        // SAFETY: the level was detected on this CPU; lengths are equal.
+        Isa::Avx512 => unsafe { x86::dot_avx512(a, b) },
+        // SAFETY: as above.
+        Isa::Avx2 => unsafe { x86::dot_avx2(a, b) },
+        Isa::Portable => dot_portable(a, b),
+    }
+}
+
+/// `y += s·x` with the widest vectors available.
+///
+/// # Panics
+/// If the slices differ in length.
+pub(crate) fn axpy(s: f32, x: &[f32], y: &mut [f32]) {
+    assert_eq!(x.len(), y.len());
+    match active() {
+        // SAFETY: the level was detected on this CPU; the loop body is plain safe Rust.
+        Isa::Avx512 => unsafe { x86::axpy_avx512(s, x, y) },
+        // SAFETY: as above.
+        Isa::Avx2 => unsafe { x86::axpy_avx2(s, x, y) },
+        Isa::Portable => axpy_portable(s, x, y),
+    }
+}
+
+/// Runs `iters` rounds of independent fused multiply-adds on this core at the widest level and
+/// returns (a value to keep the work alive, floating-point operations done). For measuring the
+/// machine's peak in the benchmark.
+pub fn fma_peak(iters: usize) -> (f32, f64) {
+    match active() {
+        // SAFETY: the level was detected on this CPU.
+        Isa::Avx512 => (unsafe { x86::fma_loop_avx512(iters) }, iters as f64 * 24.0 * 16.0 * 2.0),
+        // SAFETY: as above.
+        Isa::Avx2 => (unsafe { x86::fma_loop_avx2(iters) }, iters as f64 * 12.0 * 8.0 * 2.0),
+        Isa::Portable => {
+            let mut acc = [1.0f32; 8];
+            for _ in 0..iters {
+                acc.iter_mut().for_each(|a| *a = a.mul_add(0.999_999, 1e-7));
+            }
+            (acc.iter().sum(), iters as f64 * 8.0 * 2.0)
+        }
+    }
+}
+
+/// `C = α·tile + β·C` on C's part of a tile (`β = 0` overwrites, ignoring what C held), with
+/// the widest vectors available.
+pub(crate) fn update_tile(c: ndarray::ArrayViewMut2<f32>, tile: &[f32; MAX_TILE], nr: usize, alpha: f32, beta: f32) {
+    match active() {
+        // SAFETY: the level was detected on this CPU; the body is plain safe Rust.
+        Isa::Avx512 => unsafe { x86::update_avx512(c, tile, nr, alpha, beta) },
+        // SAFETY: as above.
+        Isa::Avx2 => unsafe { x86::update_avx2(c, tile, nr, alpha, beta) },
+        Isa::Portable => update_portable(c, tile, nr, alpha, beta),
+    }
+}
+
+#[inline(always)]
+pub(crate) fn update_portable(mut c: ndarray::ArrayViewMut2<f32>, tile: &[f32; MAX_TILE], nr: usize, alpha: f32, beta: f32) {
+    let (h, w) = c.dim();
+    let f = |c: &mut f32, t: f32| *c = alpha * t + if beta == 0.0 { 0.0 } else { beta * *c };
+    if c.strides()[1] != 1 && c.strides()[0] == 1 {
+        // C is column-major (a product computed as Cᵀ = Bᵀ·Aᵀ): write down each column.
+        for (j, mut col) in c.columns_mut().into_iter().enumerate() {
+            let col = col.as_slice_mut().expect("unit row stride");
+            (0..h).for_each(|i| f(&mut col[i], tile[i * nr + j]));
+        }
+        return;
+    }
+    for (i, mut row) in c.rows_mut().into_iter().enumerate() {
+        let t = &tile[i * nr..i * nr + w];
+        match row.as_slice_mut() {
+            Some(r) if beta == 0.0 => r.iter_mut().zip(t).for_each(|(c, t)| *c = alpha * t),
+            Some(r) if beta == 1.0 => r.iter_mut().zip(t).for_each(|(c, t)| *c += alpha * t),
+            Some(r) => r.iter_mut().zip(t).for_each(|(c, t)| *c = alpha * t + beta * *c),
+            None => row.iter_mut().zip(t).for_each(|(c, &t)| f(c, t)),
+        }
+    }
+}
+
+/// Eight independent partial sums, so the compiler can vectorise without reassociating.
+#[inline(always)]
+pub(crate) fn dot_portable(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 16];
+    let (ca, cb) = (a.chunks_exact(16), b.chunks_exact(16));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for j in 0..16 {
+            acc[j] += x[j] * y[j];
+        }
+    }
+    let tail: f32 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
+    acc.iter().sum::<f32>() + tail
+}
+
+#[inline(always)]
+pub(crate) fn axpy_portable(s: f32, x: &[f32], y: &mut [f32]) {
+    for (y, x) in y.iter_mut().zip(x) {
+        *y += s * x;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    /// # Safety
+    /// The CPU must support AVX-512F. `a[i·rsa + p·csa]` for `i < 8`, `p < k` and
+    /// `b[p·ldb .. p·ldb + 48]` for `p < k` must be readable, `c[0 .. 384]` writable.
+    #[target_feature(enable = "avx512f")]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn avx512_8x48(k: usize, a: *const f32, rsa: usize, csa: usize, b: *const f32, ldb: usize, c: *mut f32) {
+        let mut acc = [[_mm512_setzero_ps(); 3]; 8];
+        let rows: [*const f32; 8] = std::array::from_fn(|i| a.wrapping_add(i * rsa));
+        for p in 0..k {
+            // SAFETY: p < k, so b[p·ldb .. p·ldb + 48] and rows[i][p·csa] are in bounds (caller).
+            unsafe {
+                let bp = b.add(p * ldb);
+                let b0 = _mm512_loadu_ps(bp);
+                let b1 = _mm512_loadu_ps(bp.add(16));
+                let b2 = _mm512_loadu_ps(bp.add(32));
+                for i in 0..8 {
+                    let ai = _mm512_set1_ps(*rows[i].add(p * csa));
+                    acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+                    acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+                    acc[i][2] = _mm512_fmadd_ps(ai, b2, acc[i][2]);
+                }
+            }
+        }
+        for (i, row) in acc.iter().enumerate() {
+            for (v, r) in row.iter().enumerate() {
+                // SAFETY: i·48 + v·16 + 16 <= 384 (caller guarantees 384 writable values).
+                unsafe { _mm512_storeu_ps(c.add(i * 48 + v * 16), *r) };
+            }
+        }
+    }
+
+    /// # Safety
+    /// The CPU must support AVX-512F. `a[i·rsa + p·csa]` for `i < 12`, `p < k` and
+    /// `b[p·ldb .. p·ldb + 32]` for `p < k` must be readable, `c[0 .. 384]` writable.
+    #[target_feature(enable = "avx512f")]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn avx512_12x32(k: usize, a: *const f32, rsa: usize, csa: usize, b: *const f32, ldb: usize, c: *mut f32) {
+        let mut acc = [[_mm512_setzero_ps(); 2]; 12];
+        let rows: [*const f32; 12] = std::array::from_fn(|i| a.wrapping_add(i * rsa));
+        for p in 0..k {
+            // SAFETY: p < k, so b[p·ldb .. p·ldb + 32] and rows[i][p·csa] are in bounds (caller).
+            unsafe {
+                let bp = b.add(p * ldb);
+                let b0 = _mm512_loadu_ps(bp);
+                let b1 = _mm512_loadu_ps(bp.add(16));
+                for i in 0..12 {
+                    let ai = _mm512_set1_ps(*rows[i].add(p * csa));
+                    acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+                    acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+                }
+            }
+        }
+        for (i, row) in acc.iter().enumerate() {
+            for (v, r) in row.iter().enumerate() {
+                // SAFETY: i·32 + v·16 + 16 <= 384 (caller guarantees 384 writable values).
+                unsafe { _mm512_storeu_ps(c.add(i * 32 + v * 16), *r) };
+            }
+        }
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2 and FMA. `a[i·rsa + p·csa]` for `i < 6`, `p < k` and
+    /// `b[p·ldb .. p·ldb + 16]` for `p < k` must be readable, `c[0 .. 96]` writable.
+    #[target_feature(enable = "avx2,fma")]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn avx2_6x16(k: usize, a: *const f32, rsa: usize, csa: usize, b: *const f32, ldb: usize, c: *mut f32) {
+        let mut acc = [[_mm256_setzero_ps(); 2]; 6];
+        let rows: [*const f32; 6] = std::array::from_fn(|i| a.wrapping_add(i * rsa));
+        for p in 0..k {
+            // SAFETY: p < k, so b[p·ldb .. p·ldb + 16] and rows[i][p·csa] are in bounds (caller).
+            unsafe {
+                let bp = b.add(p * ldb);
+                let b0 = _mm256_loadu_ps(bp);
+                let b1 = _mm256_loadu_ps(bp.add(8));
+                for i in 0..6 {
+                    let ai = _mm256_set1_ps(*rows[i].add(p * csa));
+                    acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
+                    acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
+                }
+            }
+        }
+        for (i, row) in acc.iter().enumerate() {
+            for (v, r) in row.iter().enumerate() {
+                // SAFETY: i·16 + v·8 + 8 <= 96 (caller guarantees 96 writable values).
+                unsafe { _mm256_storeu_ps(c.add(i * 16 + v * 8), *r) };
+            }
+        }
+    }
+
+    /// # Safety
+    /// The CPU must support AVX-512F.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn fma_loop_avx512(iters: usize) -> f32 {
+        let mut acc = [_mm512_set1_ps(1.0); 24];
+        let (x, y) = (_mm512_set1_ps(0.999_999), _mm512_set1_ps(1e-7));
+        for _ in 0..iters {
+            for a in acc.iter_mut() {
+                *a = _mm512_fmadd_ps(*a, x, y);
+            }
+        }
+        let mut s = _mm512_setzero_ps();
+        for a in acc {
+            s = _mm512_add_ps(s, a);
+        }
+        _mm512_reduce_add_ps(s)
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn fma_loop_avx2(iters: usize) -> f32 {
+        let mut acc = [_mm256_set1_ps(1.0); 12];
+        let (x, y) = (_mm256_set1_ps(0.999_999), _mm256_set1_ps(1e-7));
+        for _ in 0..iters {
+            for a in acc.iter_mut() {
+                *a = _mm256_fmadd_ps(*a, x, y);
+            }
+        }
+        let mut out = [0.0f32; 8];
+        let mut s = _mm256_setzero_ps();
+        for a in acc {
+            s = _mm256_add_ps(s, a);
+        }
+        // SAFETY: `out` holds 8 floats.
+        unsafe { _mm256_storeu_ps(out.as_mut_ptr(), s) };
+        out.iter().sum()
+    }
+
+    /// # Safety
+    /// The CPU must support AVX-512F.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn update_avx512(c: ndarray::ArrayViewMut2<f32>, tile: &[f32; super::MAX_TILE], nr: usize, alpha: f32, beta: f32) {
+        super::update_portable(c, tile, nr, alpha, beta)
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn update_avx2(c: ndarray::ArrayViewMut2<f32>, tile: &[f32; super::MAX_TILE], nr: usize, alpha: f32, beta: f32) {
+        super::update_portable(c, tile, nr, alpha, beta)
+    }
+
+    /// # Safety
+    /// The CPU must support AVX-512F.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn dot_avx512(a: &[f32], b: &[f32]) -> f32 {
+        super::dot_portable(a, b)
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
+        super::dot_portable(a, b)
+    }
+
+    /// # Safety
+    /// The CPU must support AVX-512F.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn axpy_avx512(s: f32, x: &[f32], y: &mut [f32]) {
+        super::axpy_portable(s, x, y)
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn axpy_avx2(s: f32, x: &[f32], y: &mut [f32]) {
+        super::axpy_portable(s, x, y)
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+mod x86 {
+    pub(super) unsafe fn avx512_12x32(_: usize, _: *const f32, _: usize, _: usize, _: *const f32, _: usize, _: *mut f32) {
+        unreachable!("no AVX-512 off x86_64")
+    }
+    pub(super) unsafe fn update_avx512(c: ndarray::ArrayViewMut2<f32>, tile: &[f32; super::MAX_TILE], nr: usize, alpha: f32, beta: f32) {
+        super::update_portable(c, tile, nr, alpha, beta)
+    }
+    pub(super) unsafe fn update_avx2(c: ndarray::ArrayViewMut2<f32>, tile: &[f32; super::MAX_TILE], nr: usize, alpha: f32, beta: f32) {
+        super::update_portable(c, tile, nr, alpha, beta)
+    }
+    pub(super) unsafe fn fma_loop_avx512(_: usize) -> f32 {
+        unreachable!("no AVX-512 off x86_64")
+    }
+    pub(super) unsafe fn fma_loop_avx2(_: usize) -> f32 {
+        unreachable!("no AVX2 off x86_64")
+    }
+    pub(super) unsafe fn avx512_8x48(_: usize, _: *const f32, _: usize, _: usize, _: *const f32, _: usize, _: *mut f32) {
+        unreachable!("no AVX-512 off x86_64")
+    }
+    pub(super) unsafe fn avx2_6x16(_: usize, _: *const f32, _: usize, _: usize, _: *const f32, _: usize, _: *mut f32) {
+        unreachable!("no AVX2 off x86_64")
+    }
+    pub(super) unsafe fn dot_avx512(a: &[f32], b: &[f32]) -> f32 {
+        super::dot_portable(a, b)
+    }
+    pub(super) unsafe fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
+        super::dot_portable(a, b)
+    }
+    pub(super) unsafe fn axpy_avx512(s: f32, x: &[f32], y: &mut [f32]) {
+        super::axpy_portable(s, x, y)
+    }
+    pub(super) unsafe fn axpy_avx2(s: f32, x: &[f32], y: &mut [f32]) {
+        super::axpy_portable(s, x, y)
+    }
+}

@@ -1,0 +1,149 @@
+//! The fast matrix product against a slow, obviously right reference (f64 accumulation), on odd
+//! shapes, transposed and strided views, 1 and N threads, with each SIMD level forced in turn.
+//!
+//! Error bound: `|C − C_ref| <= 2·(k+2)·u·(Σ_p |α·A_ip·B_pj| + |β·C_ij|)`, the classic worst-case
+//! bound for a float32 sum of k products plus the β term (u = 2⁻²⁴, the unit roundoff), doubled
+//! for slack.
+
+use dl_core::linalg::gemm;
+use dl_core::linalg::kernel::{active, detected, force, Isa};
+use dl_core::rng::Rng;
+use ndarray::{s, Array2, ArrayView2};
+use std::sync::Mutex;
+
+/// The forced SIMD level is process-wide, so these tests take turns.
+static LEVEL: Mutex<()> = Mutex::new(());
+
+fn random(rng: &mut Rng, r: usize, c: usize) -> Array2<f32> {
+    Array2::from_shape_simple_fn((r, c), || rng.uniform(-1.0, 1.0) as f32)
+}
+
+fn check(alpha: f32, a: ArrayView2<f32>, b: ArrayView2<f32>, beta: f32, c0: &Array2<f32>, label: &str) {
+    let mut c = c0.clone();
+    gemm(alpha, a, b, beta, c.view_mut()).unwrap();
+    let (m, k) = a.dim();
+    let n = b.ncols();
+    let eps = f32::EPSILON as f64 / 2.0;
+    for i in 0..m {
+        for j in 0..n {
+            let (mut exact, mut mag) = (0.0f64, 0.0f64);
+            for p in 0..k {
+                let t = alpha as f64 * a[[i, p]] as f64 * b[[p, j]] as f64;
+                exact += t;
+                mag += t.abs();
+            }
+            let bc = if beta == 0.0 { 0.0 } else { beta as f64 * c0[[i, j]] as f64 };
+            let want = exact + bc;
+            let bound = 2.0 * (k as f64 + 2.0) * eps * (mag + bc.abs()) + 1e-30;
+            let got = c[[i, j]] as f64;
+            assert!(
+                (got - want).abs() <= bound,
+                "{label}: m={m} k={k} n={n} C[{i},{j}] = {got}, reference {want}, bound {bound} (level {:?})",
+                active()
+            );
+        }
+    }
+}
+
+/// Every layout the training loop and users produce: plain, Aᵀ, Bᵀ, both, and strided views.
+fn all_layouts(rng: &mut Rng, m: usize, k: usize, n: usize, label: &str) {
+    let a = random(rng, m, k);
+    let b = random(rng, k, n);
+    let at = random(rng, k, m);
+    let bt = random(rng, n, k);
+    let a2 = random(rng, 2 * m, 2 * k);
+    let b2 = random(rng, 2 * k, 2 * n);
+    let mut c0 = random(rng, m, n);
+    check(1.0, a.view(), b.view(), 0.0, &c0, &format!("{label} A·B"));
+    check(1.0, at.t(), b.view(), 0.0, &c0, &format!("{label} Aᵀ·B"));
+    check(1.0, a.view(), bt.t(), 0.0, &c0, &format!("{label} A·Bᵀ"));
+    check(-0.5, at.t(), bt.t(), 1.0, &c0, &format!("{label} Aᵀ·Bᵀ, α=-0.5, β=1"));
+    check(2.0, a2.slice(s![..;2, 1..;2]), b2.slice(s![1..;2, ..;2]), 0.75, &c0, &format!("{label} strided, β=0.75"));
+    // β = 0 must overwrite whatever C held, NaN included.
+    c0.fill(f32::NAN);
+    check(1.0, a.view(), b.view(), 0.0, &c0, &format!("{label} β=0 over NaN"));
+}
+
+fn for_each_level(mut f: impl FnMut()) {
+    let _guard = LEVEL.lock().unwrap_or_else(|e| e.into_inner());
+    for level in [Isa::Portable, Isa::Avx2, Isa::Avx512] {
+        if level > detected() {
+            eprintln!("skipping {level:?}: this CPU lacks it");
+            continue;
+        }
+        force(Some(level));
+        assert_eq!(active(), level);
+        f();
+    }
+    force(None);
+}
+
+#[test]
+fn every_small_dimension_from_1_to_70_matches_reference() {
+    let mut rng = Rng::new(1);
+    for_each_level(|| {
+        for d in 1..=70 {
+            all_layouts(&mut rng, d, 37, 53, "sweep m");
+            all_layouts(&mut rng, 41, d, 29, "sweep k");
+            all_layouts(&mut rng, 23, 31, d, "sweep n");
+        }
+    });
+}
+
+#[test]
+fn random_shapes_up_to_70_match_reference() {
+    let mut rng = Rng::new(2);
+    for_each_level(|| {
+        for _ in 0..150 {
+            let (m, k, n) = (1 + rng.below(70), 1 + rng.below(70), 1 + rng.below(70));
+            all_layouts(&mut rng, m, k, n, "random");
+        }
+    });
+}
+
+#[test]
+fn large_prime_shapes_match_reference_on_one_and_all_threads() {
+    let mut rng = Rng::new(3);
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    let two = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    for_each_level(|| {
+        for &(m, k, n) in &[(509, 521, 541), (67, 1031, 523), (1031, 67, 37), (523, 300, 1)] {
+            let a = random(&mut rng, m, k);
+            let b = random(&mut rng, k, n);
+            let bt = random(&mut rng, n, k);
+            let c0 = random(&mut rng, m, n);
+            one.install(|| check(1.0, a.view(), b.view(), 0.0, &c0, "1 thread"));
+            two.install(|| check(1.0, a.view(), bt.t(), 1.0, &c0, "2 threads, A·Bᵀ"));
+            two.install(|| check(1.0, a.view(), b.view(), 0.0, &c0, "2 threads"));
+        }
+    });
+}
+
+#[test]
+fn the_course_shapes_match_reference() {
+    let mut rng = Rng::new(4);
+    for_each_level(|| {
+        for &(m, k, n) in &[(16, 1, 1), (64, 13, 1), (64, 784, 1), (64, 784, 10), (128, 784, 512), (64, 512, 10)] {
+            all_layouts(&mut rng, m, k, n, "course");
+        }
+        // Backprop: (784, 64)ᵀ × (64, 512) and (64, 512) × (512, 784)ᵀ.
+        let x = random(&mut rng, 64, 784);
+        let dz = random(&mut rng, 64, 512);
+        let w = random(&mut rng, 784, 512);
+        let c0 = Array2::zeros((784, 512));
+        check(1.0, x.t(), dz.view(), 0.0, &c0, "xᵀ·dz");
+        check(1.0, dz.view(), w.t(), 0.0, &Array2::zeros((64, 784)), "dz·Wᵀ");
+    });
+}
+
+#[test]
+fn mismatched_shapes_are_an_error_not_a_panic() {
+    let a = Array2::<f32>::zeros((3, 4));
+    let b = Array2::<f32>::zeros((5, 2));
+    let mut c = Array2::<f32>::zeros((3, 2));
+    let e = gemm(1.0, a.view(), b.view(), 0.0, c.view_mut()).unwrap_err().to_string();
+    assert!(e.contains("A is 3x4 and B is 5x2"), "{e}");
+    let b = Array2::<f32>::zeros((4, 2));
+    let mut c = Array2::<f32>::zeros((2, 2));
+    assert!(gemm(1.0, a.view(), b.view(), 0.0, c.view_mut()).is_err());
+}
