@@ -54,19 +54,19 @@ fn gemm<K: MicroKernel>(
     let n = b.ncols();
     if threads > 1 && m * n * k >= PARALLEL_MIN_MACS && (m >= 2 * K::MR || n >= 2 * K::NR) {
         let left = threads / 2;
-        let at_n = split_point(n, K::NR, left, threads);
-        let at_m = split_point(m, K::MR, left, threads);
         let tiles = |rows: usize, cols: usize| rows.div_ceil(K::MR) * cols.div_ceil(K::NR);
-        let cost_n = tiles(m, at_n.max(n - at_n));
-        let cost_m = tiles(at_m.max(m - at_m), n);
-        if n >= 2 * K::NR && (cost_n < cost_m || m < 2 * K::MR) {
+        let at_n = (n >= 2 * K::NR).then(|| split_point(n, K::NR, left, threads));
+        let at_m = (m >= 2 * K::MR).then(|| split_point(m, K::MR, left, threads));
+        let cost_n = at_n.map_or(usize::MAX, |at| tiles(m, at.max(n - at)));
+        let cost_m = at_m.map_or(usize::MAX, |at| tiles(at.max(m - at), n));
+        if let (Some(at_n), true) = (at_n, cost_n < cost_m) {
             let (c1, c2) = c.view_mut().split_at(Axis(1), at_n);
             let (b1, b2) = b.split_at(Axis(1), at_n);
             rayon::join(
                 || gemm(kern, left, alpha, a, b1, beta, c1),
                 || gemm(kern, threads - left, alpha, a, b2, beta, c2),
             );
-        } else {
+        } else if let Some(at_m) = at_m {
             let (c1, c2) = c.view_mut().split_at(Axis(0), at_m);
             let (a1, a2) = a.split_at(Axis(0), at_m);
             rayon::join(
