@@ -125,16 +125,17 @@ fn child(threads: usize, quick: bool) {
         });
         println!("mm\t{label}\t{threads}\t{}\t{}", flops / ours / 1e9, flops / nd / 1e9);
     }
-    if filter.is_none() {
-        workloads(threads, quick);
-    }
+    workloads(threads, quick, filter.as_deref());
 }
 
-fn workloads(threads: usize, quick: bool) {
+fn workloads(threads: usize, quick: bool, filter: Option<&str>) {
     set_random_seed(1);
     let mut rng = dl_core::rng::Rng::new(11);
     let mut rand = |r: usize, c: usize| Array2::from_shape_simple_fn((r, c), || rng.uniform(0.0, 1.0) as f32);
     let run = |label: &str, model: &mut Sequential, x: &Array2<f32>, y: &Array2<f32>, epochs: usize, bs: usize| {
+        if filter.is_some_and(|f| !label.contains(f)) {
+            return;
+        }
         let opts = |e| FitOptions { epochs: e, batch_size: bs, verbose: 0, seed: Some(3), ..Default::default() };
         model.fit_with(x, y, opts(1)).unwrap();
         let t = Instant::now();

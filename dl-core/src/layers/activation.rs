@@ -11,6 +11,7 @@
 //! Shapes: `z`, `a`, `da`, `dz` are all `(batch, units)`.
 
 use crate::error::{Error, Result};
+use crate::linalg::kernel::{vectorized, Vectorizable};
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut2, Zip};
 use std::fmt;
 use std::str::FromStr;
@@ -45,12 +46,34 @@ impl Activation {
     }
 
     /// Adds the bias to `z` in place, then writes `a = f(z)`, in one sweep over each row.
-    pub(crate) fn forward_with_bias(self, mut z: ArrayViewMut2<f32>, bias: Option<ArrayView1<f32>>, mut a: ArrayViewMut2<f32>) {
+    pub(crate) fn forward_with_bias(self, z: ArrayViewMut2<f32>, bias: Option<ArrayView1<f32>>, a: ArrayViewMut2<f32>) {
+        vectorized(Forward { act: self, z, bias, a })
+    }
+
+    /// Turns `da` (gradient with respect to the output `a`) into `dz` in place.
+    pub(crate) fn backward(self, a: ArrayView2<f32>, grad: ArrayViewMut2<f32>) {
+        vectorized(Backward { act: self, a, grad })
+    }
+}
+
+/// The forward sweep, as a loop for [`vectorized`].
+struct Forward<'a> {
+    act: Activation,
+    z: ArrayViewMut2<'a, f32>,
+    bias: Option<ArrayView1<'a, f32>>,
+    a: ArrayViewMut2<'a, f32>,
+}
+
+impl Vectorizable for Forward<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let Forward { act, mut z, bias, mut a } = self;
         for (mut zr, mut ar) in z.rows_mut().into_iter().zip(a.rows_mut()) {
             if let Some(b) = &bias {
                 zr += b;
             }
-            match self {
+            match act {
                 Activation::Linear => ar.assign(&zr),
                 Activation::Relu => Zip::from(&mut ar).and(&zr).for_each(|a, &z| *a = z.max(0.0)),
                 Activation::Sigmoid => Zip::from(&mut ar).and(&zr).for_each(|a, &z| *a = sigmoid(z)),
@@ -68,9 +91,21 @@ impl Activation {
         }
     }
 
-    /// Turns `da` (gradient with respect to the output `a`) into `dz` in place.
-    pub(crate) fn backward(self, a: ArrayView2<f32>, mut grad: ArrayViewMut2<f32>) {
-        match self {
+}
+
+/// The backward sweep, as a loop for [`vectorized`].
+struct Backward<'a> {
+    act: Activation,
+    a: ArrayView2<'a, f32>,
+    grad: ArrayViewMut2<'a, f32>,
+}
+
+impl Vectorizable for Backward<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let Backward { act, a, mut grad } = self;
+        match act {
             Activation::Linear => {}
             Activation::Relu => Zip::from(&mut grad).and(&a).for_each(|g, &a| {
                 if a <= 0.0 {

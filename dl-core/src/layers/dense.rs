@@ -14,7 +14,7 @@ use crate::error::Result;
 use crate::init::Initializer;
 use crate::linalg::gemm_unchecked;
 use crate::rng::Rng;
-use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis, Ix1, Ix2};
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Ix1, Ix2};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub(crate) static DENSE_COUNT: AtomicUsize = AtomicUsize::new(0);
@@ -159,8 +159,10 @@ impl Dense {
     pub(crate) fn backward(&mut self, x: ArrayView2<f32>, dz: ArrayView2<f32>, dx: Option<ArrayViewMut2<f32>>) {
         gemm_unchecked(1.0, x.t(), dz, 0.0, self.kernel_grad.view_mut());
         if self.use_bias {
-            for (g, col) in self.bias_grad.iter_mut().zip(dz.axis_iter(Axis(1))) {
-                *g = col.sum();
+            // Row by row, so each step is a contiguous vector add.
+            self.bias_grad.fill(0.0);
+            for row in dz.rows() {
+                self.bias_grad += &row;
             }
         }
         if let Some(dx) = dx {

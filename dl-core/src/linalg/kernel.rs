@@ -186,6 +186,28 @@ impl MicroKernel for Avx512x32 {
     }
 }
 
+/// An element-wise loop in plain Rust (optimizer update, activation) that [`vectorized`] runs
+/// compiled for the widest instruction set. Implementations must mark `run` `#[inline(always)]`:
+/// that is what makes the loop be compiled inside the AVX-512 / AVX2 wrapper.
+pub trait Vectorizable {
+    /// What the loop returns.
+    type Output;
+    /// The loop.
+    fn run(self) -> Self::Output;
+}
+
+/// Runs `v` compiled for the widest instruction set this CPU has.
+#[inline(always)]
+pub fn vectorized<V: Vectorizable>(v: V) -> V::Output {
+    match active() {
+        // SAFETY: the level was detected on this CPU; `run` is safe Rust.
+        Isa::Avx512 => unsafe { x86::with_avx512(v) },
+        // SAFETY: as above.
+        Isa::Avx2 => unsafe { x86::with_avx2(v) },
+        Isa::Portable => v.run(),
+    }
+}
+
 /// Asks the CPU to bring the cache line holding `p` into L2. Never faults, whatever `p` is.
 #[inline(always)]
 pub(crate) fn prefetch(p: *const f32) {
@@ -439,6 +461,20 @@ mod x86 {
     /// # Safety
     /// The CPU must support AVX-512F.
     #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn with_avx512<V: super::Vectorizable>(v: V) -> V::Output {
+        v.run()
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn with_avx2<V: super::Vectorizable>(v: V) -> V::Output {
+        v.run()
+    }
+
+    /// # Safety
+    /// The CPU must support AVX-512F.
+    #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn update_avx512(c: ndarray::ArrayViewMut2<f32>, tile: &[f32; super::MAX_TILE], nr: usize, alpha: f32, beta: f32) {
         super::update_portable(c, tile, nr, alpha, beta)
     }
@@ -481,6 +517,12 @@ mod x86 {
 
 #[cfg(not(target_arch = "x86_64"))]
 mod x86 {
+    pub(super) unsafe fn with_avx512<V: super::Vectorizable>(v: V) -> V::Output {
+        v.run()
+    }
+    pub(super) unsafe fn with_avx2<V: super::Vectorizable>(v: V) -> V::Output {
+        v.run()
+    }
     pub(super) unsafe fn avx512_12x32(_: usize, _: *const f32, _: usize, _: usize, _: *const f32, _: usize, _: *mut f32) {
         unreachable!("no AVX-512 off x86_64")
     }

@@ -69,7 +69,8 @@ pub(crate) fn input_matrix<'a, X: AsMatrix + ?Sized>(
             ));
         }
     }
-    if let Some(v) = m.iter().find(|v| !v.is_finite()) {
+    if !all_finite(&m.view()) {
+        let v = m.iter().find(|v| !v.is_finite()).copied().unwrap_or(f32::NAN);
         return Err(Error::invalid(op, format!("x contains {v}; remove or replace non-finite values first")));
     }
     Ok(m)
@@ -104,4 +105,29 @@ pub(crate) fn target_matrix<'a, Y: AsMatrix + ?Sized>(
         ));
     }
     Ok(m)
+}
+
+/// Whether every value is finite, in one vectorised pass (this runs over all of `x` on every
+/// `fit`, 188 MB for MNIST): `v · 0` is 0 for finite `v` and NaN otherwise.
+pub(crate) fn all_finite(m: &ndarray::ArrayView2<'_, f32>) -> bool {
+    struct Check<'a>(&'a [f32]);
+    impl crate::linalg::kernel::Vectorizable for Check<'_> {
+        type Output = bool;
+        #[inline(always)]
+        fn run(self) -> bool {
+            let mut acc = [0.0f32; 16];
+            let chunks = self.0.chunks_exact(16);
+            let tail = chunks.remainder().iter().fold(0.0f32, |a, v| a + v * 0.0);
+            for c in chunks {
+                for j in 0..16 {
+                    acc[j] += c[j] * 0.0;
+                }
+            }
+            (acc.iter().sum::<f32>() + tail) == 0.0
+        }
+    }
+    match m.as_slice_memory_order() {
+        Some(s) => crate::linalg::kernel::vectorized(Check(s)),
+        None => m.iter().all(|v| v.is_finite()),
+    }
 }

@@ -4,7 +4,7 @@
 //! `α = lr·√(1 − β₂ᵗ) / (1 − β₁ᵗ)`, `w −= α·m / (√v + ε)` — ε sits *outside* the square root.
 //! With AMSGrad, `v̂ = max(v̂, v)` replaces `v` in the denominator.
 
-use super::ParamState;
+use super::StateView;
 
 /// Adam, optionally AMSGrad.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -30,22 +30,26 @@ impl Default for Adam {
 
 impl Adam {
     /// One step on one parameter at step `t >= 1`.
-    pub fn update(&self, value: &mut [f32], grad: &[f32], state: &mut ParamState, t: u64) {
+    #[inline(always)]
+    pub fn update(&self, value: &mut [f32], grad: &[f32], state: StateView<'_>, t: u64) {
         let (b1, b2, eps) = (self.beta_1, self.beta_2, self.epsilon);
         let t = t as i32;
         let alpha = self.learning_rate * (1.0 - b2.powi(t)).sqrt() / (1.0 - b1.powi(t));
-        let [m, v, vhat] = state.slots(3, value.len()) else { unreachable!() };
+        let StateView { s0: m, s1: v, s2: vhat } = state;
+        if !self.amsgrad {
+            for (((w, &g), m), v) in value.iter_mut().zip(grad).zip(m.iter_mut()).zip(v.iter_mut()) {
+                *m += (g - *m) * (1.0 - b1);
+                *v += (g * g - *v) * (1.0 - b2);
+                *w -= *m * alpha / (v.sqrt() + eps);
+            }
+            return;
+        }
         for i in 0..value.len() {
             let g = grad[i];
             m[i] += (g - m[i]) * (1.0 - b1);
             v[i] += (g * g - v[i]) * (1.0 - b2);
-            let denom_v = if self.amsgrad {
-                vhat[i] = vhat[i].max(v[i]);
-                vhat[i]
-            } else {
-                v[i]
-            };
-            value[i] -= m[i] * alpha / (denom_v.sqrt() + eps);
+            vhat[i] = vhat[i].max(v[i]);
+            value[i] -= m[i] * alpha / (vhat[i].sqrt() + eps);
         }
     }
 }

@@ -9,6 +9,7 @@ pub use adam::Adam;
 pub use rmsprop::RmsProp;
 pub use sgd::Sgd;
 
+
 use crate::error::{Error, Result};
 
 /// Per-parameter optimizer state: up to three buffers of the parameter's size (velocity,
@@ -18,17 +19,42 @@ pub struct ParamState {
     pub(crate) slots: [Vec<f32>; 3],
 }
 
+/// The state buffers of one parameter (or of the same range of several), each as long as the
+/// parameter; unused slots are still sized so that ranges split alike.
+pub struct StateView<'a> {
+    /// First slot (SGD momentum, RMSprop velocity, Adam m).
+    pub s0: &'a mut [f32],
+    /// Second slot (RMSprop mean gradient, Adam v).
+    pub s1: &'a mut [f32],
+    /// Third slot (RMSprop momentum, Adam v̂).
+    pub s2: &'a mut [f32],
+}
+
+impl<'a> StateView<'a> {
+    fn split_at(self, mid: usize) -> (StateView<'a>, StateView<'a>) {
+        let (a0, b0) = self.s0.split_at_mut(mid);
+        let (a1, b1) = self.s1.split_at_mut(mid);
+        let (a2, b2) = self.s2.split_at_mut(mid);
+        (StateView { s0: a0, s1: a1, s2: a2 }, StateView { s0: b0, s1: b1, s2: b2 })
+    }
+}
+
 impl ParamState {
-    /// The first `k` slots, each sized to `len` (zero-filled the first time).
-    pub(crate) fn slots(&mut self, k: usize, len: usize) -> &mut [Vec<f32>] {
-        for s in &mut self.slots[..k] {
+    /// The slots, sized to `len` (zero-filled the first time).
+    pub(crate) fn view(&mut self, len: usize) -> StateView<'_> {
+        for s in &mut self.slots {
             if s.len() != len {
                 *s = vec![0.0; len];
             }
         }
-        &mut self.slots[..k]
+        let [s0, s1, s2] = &mut self.slots;
+        StateView { s0, s1, s2 }
     }
 }
+
+/// Parameters at least this long are updated by two threads (an update reads and writes about
+/// five arrays of this size: too little work to share below it).
+const PARALLEL_MIN_LEN: usize = 1 << 16;
 
 /// One of the optimizers, as `compile` takes it.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -52,16 +78,6 @@ impl Optimizer {
         }
     }
 
-    /// Updates `value` in place from `grad` at step `t >= 1`.
-    pub fn update(&self, value: &mut [f32], grad: &[f32], state: &mut ParamState, t: u64) {
-        debug_assert_eq!(value.len(), grad.len());
-        match self {
-            Optimizer::Sgd(o) => o.update(value, grad, state),
-            Optimizer::RmsProp(o) => o.update(value, grad, state),
-            Optimizer::Adam(o) => o.update(value, grad, state, t),
-        }
-    }
-
     pub(crate) fn validate(&self) -> Result<()> {
         let lr = match self {
             Optimizer::Sgd(o) => o.learning_rate,
@@ -73,6 +89,48 @@ impl Optimizer {
         }
         Ok(())
     }
+
+    /// Updates `value` in place from `grad` at step `t >= 1`, with the widest vectors the CPU
+    /// has, and on two threads for large parameters.
+    pub fn update(&self, value: &mut [f32], grad: &[f32], state: &mut ParamState, t: u64) {
+        debug_assert_eq!(value.len(), grad.len());
+        let view = state.view(value.len());
+        self.update_range(value, grad, view, t, rayon::current_num_threads());
+    }
+
+    fn update_range(&self, value: &mut [f32], grad: &[f32], s: StateView<'_>, t: u64, threads: usize) {
+        if threads > 1 && value.len() >= PARALLEL_MIN_LEN {
+            let mid = value.len() / 2;
+            let (v1, v2) = value.split_at_mut(mid);
+            let (g1, g2) = grad.split_at(mid);
+            let (s1, s2) = s.split_at(mid);
+            rayon::join(|| self.update_range(v1, g1, s1, t, threads / 2), || self.update_range(v2, g2, s2, t, threads - threads / 2));
+            return;
+        }
+        crate::linalg::kernel::vectorized(Step { opt: self, value, grad, s, t })
+    }
+}
+
+/// One optimizer step on one range, as a loop for [`crate::linalg::kernel::vectorized`].
+struct Step<'a> {
+    opt: &'a Optimizer,
+    value: &'a mut [f32],
+    grad: &'a [f32],
+    s: StateView<'a>,
+    t: u64,
+}
+
+impl crate::linalg::kernel::Vectorizable for Step<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        match self.opt {
+            Optimizer::Sgd(o) => o.update(self.value, self.grad, self.s),
+            Optimizer::RmsProp(o) => o.update(self.value, self.grad, self.s),
+            Optimizer::Adam(o) => o.update(self.value, self.grad, self.s, self.t),
+        }
+    }
+
 }
 
 impl std::str::FromStr for Optimizer {

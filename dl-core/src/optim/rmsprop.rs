@@ -4,7 +4,7 @@
 //! otherwise `√(v + ε)` — ε sits *inside* the square root. `inc = lr·g / denominator`; with
 //! momentum `μ`: `mom = μ·mom + inc; w −= mom`, otherwise `w −= inc`.
 
-use super::ParamState;
+use super::StateView;
 
 /// RMSprop, optionally centred and with momentum.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -30,24 +30,36 @@ impl Default for RmsProp {
 
 impl RmsProp {
     /// One step on one parameter.
-    pub fn update(&self, value: &mut [f32], grad: &[f32], state: &mut ParamState) {
+    #[inline(always)]
+    pub fn update(&self, value: &mut [f32], grad: &[f32], state: StateView<'_>) {
         let (lr, rho, mu, eps) = (self.learning_rate, self.rho, self.momentum, self.epsilon);
-        let [v, gbar, mom] = state.slots(3, value.len()) else { unreachable!() };
-        for i in 0..value.len() {
-            let g = grad[i];
-            v[i] = rho * v[i] + (1.0 - rho) * g * g;
-            let denom = if self.centered {
-                gbar[i] = rho * gbar[i] + (1.0 - rho) * g;
-                v[i] - gbar[i] * gbar[i] + eps
-            } else {
-                v[i] + eps
-            };
-            let inc = lr * g / denom.sqrt();
-            if mu > 0.0 {
-                mom[i] = mu * mom[i] + inc;
-                value[i] -= mom[i];
-            } else {
-                value[i] -= inc;
+        let StateView { s0: v, s1: gbar, s2: mom } = state;
+        // Separate loops per variant keep each one branch-free, so it vectorises.
+        match (self.centered, mu > 0.0) {
+            (false, false) => {
+                for ((w, &g), v) in value.iter_mut().zip(grad).zip(v.iter_mut()) {
+                    *v = rho * *v + (1.0 - rho) * g * g;
+                    *w -= lr * g / (*v + eps).sqrt();
+                }
+            }
+            (centered, momentum) => {
+                for i in 0..value.len() {
+                    let g = grad[i];
+                    v[i] = rho * v[i] + (1.0 - rho) * g * g;
+                    let denom = if centered {
+                        gbar[i] = rho * gbar[i] + (1.0 - rho) * g;
+                        v[i] - gbar[i] * gbar[i] + eps
+                    } else {
+                        v[i] + eps
+                    };
+                    let inc = lr * g / denom.sqrt();
+                    if momentum {
+                        mom[i] = mu * mom[i] + inc;
+                        value[i] -= mom[i];
+                    } else {
+                        value[i] -= inc;
+                    }
+                }
             }
         }
     }

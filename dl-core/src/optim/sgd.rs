@@ -3,7 +3,7 @@
 //! Without momentum: `w −= lr·g`. With momentum `μ`, velocity `m` (starting at 0):
 //! `m = μ·m − lr·g`, then `w += m`, or with Nesterov `w += μ·m − lr·g`.
 
-use super::ParamState;
+use super::StateView;
 
 /// Stochastic gradient descent, optionally with (Nesterov) momentum.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -25,15 +25,15 @@ impl Default for Sgd {
 
 impl Sgd {
     /// One step on one parameter.
-    pub fn update(&self, value: &mut [f32], grad: &[f32], state: &mut ParamState) {
+    #[inline(always)]
+    pub fn update(&self, value: &mut [f32], grad: &[f32], state: StateView<'_>) {
         let lr = self.learning_rate;
         if self.momentum == 0.0 {
             value.iter_mut().zip(grad).for_each(|(w, g)| *w -= lr * g);
             return;
         }
         let mu = self.momentum;
-        let [m] = state.slots(1, value.len()) else { unreachable!() };
-        for ((w, &g), m) in value.iter_mut().zip(grad).zip(m.iter_mut()) {
+        for ((w, &g), m) in value.iter_mut().zip(grad).zip(state.s0.iter_mut()) {
             *m = mu * *m - lr * g;
             *w += if self.nesterov { mu * *m - lr * g } else { *m };
         }
