@@ -17,6 +17,8 @@ use super::sequential::{check_batch_size, Sequential};
 use super::workspace::Workspace;
 use crate::display;
 use crate::error::{Error, Result};
+use crate::loss::Loss;
+use crate::metrics::{Metric, MetricKind};
 use crate::optim::ParamState;
 use crate::rng::{next_seed, Rng};
 use ndarray::{s, ArrayView2};
@@ -139,13 +141,42 @@ impl Sequential {
 
         let bs = opts.batch_size.min(n_train);
         let steps = n_train.div_ceil(bs);
-        let mut ws = Workspace::new(&self.layers, bs, xm.ncols(), ym.ncols());
         let units = self.output_units();
         let (loss, metrics) = {
             let c = self.compiled("fit")?;
             (c.loss, c.metrics.clone())
         };
         let kinds: Vec<_> = metrics.iter().map(|m| m.resolve(units, ym.ncols())).collect();
+
+        // The loop runs on a rayon worker, so that the products' fork/joins go to that worker's
+        // own deque; joined from outside the pool, each would pass through the global queue,
+        // which allocates as it grows.
+        let mut result = Ok(History::default());
+        let schedule = (opts.epochs, opts.verbose, opts.shuffle, opts.seed);
+        rayon::join(
+            || {
+                result = self.train(
+                    (train_x, train_y, val, val_bs),
+                    (bs, steps, loss, &metrics, &kinds),
+                    schedule,
+                    Workspace::new(&self.layers, bs, xm.ncols(), ym.ncols()),
+                )
+            },
+            || (),
+        );
+        result
+    }
+
+    /// The epochs of `fit_with`, on checked and split data.
+    #[allow(clippy::type_complexity)]
+    fn train(
+        &mut self,
+        (train_x, train_y, val, val_bs): (ArrayView2<f32>, ArrayView2<f32>, Option<(ArrayView2<f32>, ArrayView2<f32>)>, usize),
+        (bs, steps, loss, metrics, kinds): (usize, usize, Loss, &[Metric], &[MetricKind]),
+        (epochs, verbose, shuffle, seed): (usize, u8, bool, Option<u64>),
+        mut ws: Workspace,
+    ) -> Result<History> {
+        let n_train = train_x.nrows();
         let mut metric_sums = vec![0.0f64; kinds.len()];
         // Names shown on the progress bar, in Keras's sorted order.
         let mut shown: Vec<(String, Option<usize>)> = std::iter::once(("loss".to_string(), None))
@@ -155,15 +186,15 @@ impl Sequential {
         let mut values: Vec<(&str, f64)> = Vec::with_capacity(2 * shown.len() + 2);
 
         let mut order: Vec<usize> = (0..n_train).collect();
-        let mut rng = Rng::new(opts.seed.unwrap_or_else(next_seed));
-        let mut progress = Progress::new(opts.verbose, steps);
+        let mut rng = Rng::new(seed.unwrap_or_else(next_seed));
+        let mut progress = Progress::new(verbose, steps);
         self.history = History::default();
         let mut history = History::default();
         display::clear_interrupt();
 
-        for epoch in 0..opts.epochs {
-            progress.epoch_begin(epoch + 1, opts.epochs);
-            if opts.shuffle {
+        for epoch in 0..epochs {
+            progress.epoch_begin(epoch + 1, epochs);
+            if shuffle {
                 rng.shuffle(&mut order);
             }
             let mut loss_sum = 0.0f64;
@@ -180,14 +211,14 @@ impl Sequential {
                     return Err(Error::NonFinite { epoch: epoch + 1, batch: step + 1, value: mean });
                 }
                 loss_sum += batch_loss;
-                for (sum, k) in metric_sums.iter_mut().zip(&kinds) {
+                for (sum, k) in metric_sums.iter_mut().zip(kinds) {
                     *sum += k.sum(ws.output(n), ws.y.slice(s![..n, ..]));
                 }
                 self.apply_gradients();
                 if display::take_interrupt() {
                     return Err(Error::Interrupted { op: "fit", epoch: epoch + 1, batch: step + 1 });
                 }
-                if opts.verbose > 0 {
+                if verbose > 0 {
                     let seen = (step * bs + n) as f64;
                     values.clear();
                     for (name, idx) in &shown {
@@ -205,7 +236,7 @@ impl Sequential {
                 logs.extend(v.into_iter().map(|(k, v)| (format!("val_{k}"), v)));
             }
             logs.sort_by(|a, b| a.0.cmp(&b.0));
-            if opts.verbose > 0 {
+            if verbose > 0 {
                 let shown: Vec<(&str, f64)> = logs.iter().map(|(k, v)| (k.as_str(), *v)).collect();
                 progress.update(steps, &shown, true);
             }

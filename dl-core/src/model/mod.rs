@@ -8,6 +8,8 @@ pub mod save;
 pub mod sequential;
 pub mod summary;
 pub(crate) mod workspace;
+#[cfg(test)]
+mod gradcheck;
 
 pub use data::AsMatrix;
 pub use fit::FitOptions;
