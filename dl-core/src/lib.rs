@@ -25,6 +25,7 @@
 //! # Ok::<(), dl_core::Error>(())
 //! ```
 
+pub mod datasets;
 pub mod display;
 pub mod error;
 pub mod init;
@@ -57,6 +58,7 @@ pub fn clear_session() {
 /// Everything a course notebook uses, in one `use dl_core::prelude::*;`.
 pub mod prelude {
     pub use crate::clear_session;
+    pub use crate::datasets::{boston_housing, grading, mnist};
     pub use crate::error::{Error, Result};
     pub use crate::init::Initializer;
     pub use crate::io::npz::{load_npy, save_npy, NpArray, Npz, NpzWriter};

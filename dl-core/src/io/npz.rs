@@ -95,6 +95,23 @@ impl NpArray {
         each_variant!(self, a => a.shape())
     }
 
+    /// As [`NpArray::to`], consuming the array (no copy when the type already matches).
+    ///
+    /// # Errors
+    /// As [`NpArray::to`].
+    pub fn into_array<T: Element, D: Dimension>(self) -> Result<ndarray::Array<T, D>> {
+        let a = T::convert_owned(self)?;
+        let shape = a.shape().to_vec();
+        a.into_dimensionality::<D>().map_err(|_| {
+            Error::shape(
+                "NpArray::into_array",
+                format!("the array has {} dimensions", shape.len()),
+                &shape,
+                format!("{} dimensions", D::NDIM.map_or("any".to_string(), |n| n.to_string())),
+            )
+        })
+    }
+
     /// The array converted to `T` with dimension `D`.
     ///
     /// Conversions follow numpy's `astype` where nothing is lost: any number to f32/f64 (f64 →
@@ -123,6 +140,10 @@ pub trait Element: Copy + npyz::Serialize + npyz::AutoSerialize + 'static {
     const DTYPE: &'static str;
     /// The stored array converted to this type, or why it cannot be.
     fn convert(a: &NpArray) -> Result<ArrayD<Self>>;
+    /// As [`Element::convert`], moving the data when the type already matches.
+    fn convert_owned(a: NpArray) -> Result<ArrayD<Self>> {
+        Self::convert(&a)
+    }
 }
 
 fn lossy_error(from: &str, to: &str, v: impl fmt::Display) -> Error {
@@ -130,9 +151,15 @@ fn lossy_error(from: &str, to: &str, v: impl fmt::Display) -> Error {
 }
 
 macro_rules! float_element {
-    ($t:ty, $name:literal) => {
+    ($t:ty, $name:literal, $variant:ident) => {
         impl Element for $t {
             const DTYPE: &'static str = $name;
+            fn convert_owned(a: NpArray) -> Result<ArrayD<$t>> {
+                match a {
+                    NpArray::$variant(x) => Ok(x),
+                    other => Self::convert(&other),
+                }
+            }
             fn convert(a: &NpArray) -> Result<ArrayD<$t>> {
                 Ok(match a {
                     NpArray::Bool(b) => b.mapv(|v| v as u8 as $t),
@@ -144,10 +171,19 @@ macro_rules! float_element {
 }
 
 macro_rules! int_element {
-    ($t:ty, $name:literal) => {
+    ($t:ty, $name:literal, $variant:ident) => {
         impl Element for $t {
             const DTYPE: &'static str = $name;
+            fn convert_owned(a: NpArray) -> Result<ArrayD<$t>> {
+                match a {
+                    NpArray::$variant(x) => Ok(x),
+                    other => Self::convert(&other),
+                }
+            }
             fn convert(a: &NpArray) -> Result<ArrayD<$t>> {
+                if let NpArray::$variant(x) = a {
+                    return Ok(x.clone());
+                }
                 let from = a.dtype();
                 let ints = |it: &mut dyn Iterator<Item = i128>, shape: &[usize]| -> Result<ArrayD<$t>> {
                     let v = it.map(|v| <$t>::try_from(v).map_err(|_| lossy_error(from, $name, v))).collect::<Result<Vec<_>>>()?;
@@ -199,6 +235,12 @@ fn num_cast_f64<T: AsF64>(v: T) -> f64 {
 
 impl Element for f32 {
     const DTYPE: &'static str = "float32";
+    fn convert_owned(a: NpArray) -> Result<ArrayD<f32>> {
+        match a {
+            NpArray::F32(x) => Ok(x),
+            other => Self::convert(&other),
+        }
+    }
     fn convert(a: &NpArray) -> Result<ArrayD<f32>> {
         // f64 → f32 rounds to nearest directly (not through another type), as numpy does.
         Ok(match a {
@@ -208,15 +250,15 @@ impl Element for f32 {
         })
     }
 }
-float_element!(f64, "float64");
-int_element!(u8, "uint8");
-int_element!(i8, "int8");
-int_element!(u16, "uint16");
-int_element!(i16, "int16");
-int_element!(u32, "uint32");
-int_element!(i32, "int32");
-int_element!(u64, "uint64");
-int_element!(i64, "int64");
+float_element!(f64, "float64", F64);
+int_element!(u8, "uint8", U8);
+int_element!(i8, "int8", I8);
+int_element!(u16, "uint16", U16);
+int_element!(i16, "int16", I16);
+int_element!(u32, "uint32", U32);
+int_element!(i32, "int32", I32);
+int_element!(u64, "uint64", U64);
+int_element!(i64, "int64", I64);
 
 impl Element for bool {
     const DTYPE: &'static str = "bool";
