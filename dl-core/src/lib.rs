@@ -36,6 +36,7 @@ pub mod loss;
 pub mod metrics;
 pub mod model;
 pub mod optim;
+pub mod plot;
 pub mod rng;
 pub mod tensor;
 
@@ -66,6 +67,7 @@ pub mod prelude {
     pub use crate::loss::Loss;
     pub use crate::model::{AsMatrix, FitOptions, History, Sequential};
     pub use crate::optim::{Adam, Optimizer, RmsProp, Sgd};
+    pub use crate::plot::{plt, Colormap, Figure};
     pub use crate::rng::set_random_seed;
     pub use crate::tensor::{
         argmax, count_equal, flatten, fraction_equal, mean_std, normal, rand, randn, round, scale_u8, shuffle,

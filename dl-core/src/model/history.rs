@@ -60,6 +60,9 @@ impl History {
     pub fn evcxr_display(&self) {
         let mut data = MimeBundle::new();
         data.insert("text/plain".into(), self.to_table());
+        if let Ok(svg) = self.plot().and_then(|f| f.to_svg()) {
+            data.insert("image/svg+xml".into(), svg);
+        }
         display::evcxr_send(&data);
     }
 }
