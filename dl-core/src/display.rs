@@ -8,18 +8,18 @@
 //! figures per cell are kept and `fit`'s progress updates in place. Outside the kernel (a
 //! terminal, `cargo run`, plain evcxr) the same calls print text.
 //!
-//! **Interrupt.** The kernel sends SIGINT to the process running the cells. After
-//! [`kernel_init`], SIGINT only sets a flag, which `fit`, `evaluate` and `predict` check once per
-//! batch: they stop with [`Error::Interrupted`](crate::Error::Interrupted) and the model keeps
-//! its weights.
+//! **Interrupt.** The kernel requests a stop through the session directory (see
+//! [`crate::session`]); `fit`, `evaluate`, `predict` and downloads look for the request between
+//! batches (at most every 50 ms) and stop with [`Error::Interrupted`](crate::Error::Interrupted),
+//! the model keeping its weights.
 //!
 //! **Panics.** [`kernel_init`] also installs a panic hook that reports the panic message and
 //! location to the kernel as a marker line, so a panicking cell is an `error`, not `ok`.
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 /// Prefix of a display line on stdout. Starts with a control character so that no ordinary
 /// program output is mistaken for it.
@@ -81,8 +81,8 @@ pub fn evcxr_send(data: &MimeBundle) {
     let _ = out.flush();
 }
 
-/// Set up the running process for the kernel: SIGINT sets the interrupt flag instead of killing
-/// the process, and panics are reported to the kernel. Called once by dl-kernel's first cell.
+/// Sets up the process that runs a notebook's cells: panics are reported to the kernel as a
+/// marker line (evcxr catches them and would report success). Called by dl-kernel's preload.
 pub fn kernel_init() {
     std::panic::set_hook(Box::new(|info| {
         let msg = if let Some(s) = info.payload().downcast_ref::<&str>() {
@@ -98,31 +98,20 @@ pub fn kernel_init() {
         data.insert("location".into(), location);
         emit("panic", None, &data);
     }));
-    install_sigint_flag();
 }
 
-fn install_sigint_flag() {
-    // signal-hook's handler only stores to the atomic, which is async-signal-safe. If it cannot
-    // be installed, SIGINT keeps its default action and the kernel falls back to a restart.
-    let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, interrupt_flag().clone());
-}
-
-fn interrupt_flag() -> &'static Arc<AtomicBool> {
-    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
-    FLAG.get_or_init(|| Arc::new(AtomicBool::new(false)))
-}
-
-/// True once if an interrupt arrived since the last call (clears the flag).
+/// True once if an interrupt arrived since the last call (clears it).
 pub(crate) fn take_interrupt() -> bool {
-    interrupt_flag().swap(false, Ordering::SeqCst)
+    crate::session::take_interrupt()
 }
 
 /// Forgets an interrupt that arrived while no loop was running.
 pub(crate) fn clear_interrupt() {
-    interrupt_flag().store(false, Ordering::SeqCst);
+    crate::session::clear_interrupt()
 }
 
-/// Requests that the running loop stop, as SIGINT does (for tests and embedding code).
+/// Requests that the running loop stop, as the kernel's interrupt does (for tests and
+/// embedding code).
 pub fn request_interrupt() {
-    interrupt_flag().store(true, Ordering::SeqCst);
+    crate::session::request_interrupt()
 }

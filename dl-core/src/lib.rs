@@ -38,6 +38,7 @@ pub mod model;
 pub mod optim;
 pub mod plot;
 pub mod rng;
+pub mod session;
 pub mod tensor;
 
 pub use error::{Error, Result};
@@ -51,9 +52,8 @@ pub use rng::set_random_seed;
 /// Forgets the automatic names given so far, so the next model is `sequential` with layers
 /// `dense`, `dense_1`... again (Keras's `keras.backend.clear_session()`).
 pub fn clear_session() {
-    use std::sync::atomic::Ordering;
-    model::sequential::SEQUENTIAL_COUNT.store(0, Ordering::Relaxed);
-    layers::dense::DENSE_COUNT.store(0, Ordering::Relaxed);
+    session::reset_count("sequential", &model::sequential::SEQUENTIAL_COUNT);
+    session::reset_count("dense", &layers::dense::DENSE_COUNT);
 }
 
 /// Everything a course notebook uses, in one `use dl_core::prelude::*;`.

@@ -4,7 +4,6 @@
 //! Keras's own initial weights come from TensorFlow's generator and cannot be reproduced bit for
 //! bit; what matters here is that a seeded notebook gives the same numbers on every run.
 
-use std::sync::Mutex;
 
 /// xoshiro256++: fast, small state, good statistical quality. Not for cryptography.
 #[derive(Clone, Debug)]
@@ -90,10 +89,9 @@ impl Rng {
     }
 }
 
-static GLOBAL: Mutex<Option<Rng>> = Mutex::new(None);
-
 /// Seeds dl-core's global generator, which draws initial weights and `fit`'s shuffling order
-/// (like `keras.utils.set_random_seed`). Without it, every run starts from a different seed.
+/// (like `keras.utils.set_random_seed`). Without it, every run starts from a different seed. In
+/// a notebook the seed holds for all later cells.
 ///
 /// # Examples
 /// ```
@@ -103,20 +101,26 @@ static GLOBAL: Mutex<Option<Rng>> = Mutex::new(None);
 /// assert_eq!(a, dl_core::rng::next_seed());
 /// ```
 pub fn set_random_seed(seed: u64) {
-    *GLOBAL.lock().unwrap_or_else(|e| e.into_inner()) = Some(Rng::new(seed));
+    crate::session::with_rng_state(|s| *s = Some(Rng::new(seed).s));
 }
 
 /// Draws a fresh seed from the global generator (seeding it from the clock on first use).
 pub fn next_seed() -> u64 {
-    let mut guard = GLOBAL.lock().unwrap_or_else(|e| e.into_inner());
-    let rng = guard.get_or_insert_with(|| {
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0);
-        Rng::new(t ^ (std::process::id() as u64) << 32)
-    });
-    rng.next_u64()
+    crate::session::with_rng_state(|state| {
+        let mut rng = match state {
+            Some(s) => Rng { s: *s },
+            None => {
+                let t = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as u64)
+                    .unwrap_or(0);
+                Rng::new(t ^ ((std::process::id() as u64) << 32))
+            }
+        };
+        let v = rng.next_u64();
+        *state = Some(rng.s);
+        v
+    })
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use crate::init::Initializer;
 use crate::linalg::gemm_unchecked;
 use crate::rng::Rng;
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Ix1, Ix2};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 
 pub(crate) static DENSE_COUNT: AtomicUsize = AtomicUsize::new(0);
 
@@ -43,7 +43,7 @@ impl Dense {
     /// `Dense(units)` with a linear activation and a bias, named `dense`, `dense_1`, ... in
     /// creation order, as Keras names them.
     pub fn new(units: usize) -> Self {
-        let n = DENSE_COUNT.fetch_add(1, Ordering::Relaxed);
+        let n = crate::session::next_count("dense", &DENSE_COUNT);
         Dense {
             name: if n == 0 { "dense".into() } else { format!("dense_{n}") },
             units,

@@ -14,7 +14,7 @@ use crate::optim::{Optimizer, ParamState};
 use crate::rng::{next_seed, Rng};
 use ndarray::{s, Array2, ArrayD, ArrayView2, Ix1, Ix2};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 
 pub(crate) static SEQUENTIAL_COUNT: AtomicUsize = AtomicUsize::new(0);
 
@@ -103,7 +103,7 @@ impl From<Vec<Dense>> for Sequential {
 impl Sequential {
     /// An empty model named `sequential`, `sequential_1`, ... in creation order.
     pub fn new() -> Self {
-        let n = SEQUENTIAL_COUNT.fetch_add(1, Ordering::Relaxed);
+        let n = crate::session::next_count("sequential", &SEQUENTIAL_COUNT);
         Sequential {
             name: if n == 0 { "sequential".into() } else { format!("sequential_{n}") },
             layers: Vec::new(),

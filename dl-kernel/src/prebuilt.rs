@@ -1,0 +1,245 @@
+//! Fast start: dl-core and its dependencies are compiled once into a template evcxr working
+//! directory, and every kernel starts from a copy of it.
+//!
+//! evcxr compiles each cell as a crate in its working directory, with the dependencies under
+//! `target/`. A kernel that starts in an empty directory rebuilds dl-core and its dependencies
+//! (minutes). Instead, `dl-kernel install` (or the first kernel, if install did not) builds the
+//! template at `~/.cache/dl-kernel/<key>/work`, and each kernel copies it (`cp -a`, which keeps
+//! the modification times cargo's freshness checks use) into a private temporary directory, so
+//! several kernels can run at once. The key changes with the dl-kernel version, the Rust
+//! toolchain, dl-core's sources and the preload, so a stale template is never used. The template's
+//! `Cargo.lock` starts as the workspace's, so the versions are the tested ones and no network is
+//! needed.
+
+use anyhow::{bail, Context, Result};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Where dl-core's sources are: `DL_CORE_PATH`, else beside this crate in the workspace it was
+/// built from.
+pub fn dl_core_path() -> PathBuf {
+    std::env::var_os("DL_CORE_PATH")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dl-core"))
+        .canonicalize()
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dl-core"))
+}
+
+/// rust-analyzer (inside evcxr) needs the standard library's sources; without them variable
+/// types are not inferred and e.g. `let v = vec![1, 2, 3];` does not persist.
+///
+/// # Errors
+/// When `rust-src` is not installed, with the command that installs it.
+pub fn check_rust_src() -> Result<()> {
+    let out = Command::new("rustc").args(["--print", "sysroot"]).output().context("running rustc (is Rust installed?)")?;
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    if !sysroot.join("lib/rustlib/src/rust/library/core").exists() {
+        bail!(
+            "the Rust standard library sources (rust-src) are missing; the kernel needs them to infer types.\n\
+             Install them with:  rustup component add rust-src"
+        );
+    }
+    Ok(())
+}
+
+/// Makes the standard library's shared object findable by the process that loads the cells.
+///
+/// Cells are compiled with `-C prefer-dynamic`, so each one needs `libstd-*.so` from the
+/// toolchain. Its relative `RUNPATH` only holds at the depth where rustc wrote the file, not
+/// where evcxr moves it (nor in a copied work directory), so the toolchain's library directory
+/// goes on `LD_LIBRARY_PATH`, which the cell process inherits.
+pub fn export_std_library_path() {
+    let Ok(out) = Command::new("rustc").args(["--print", "target-libdir"]).output() else { return };
+    let libdir = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let var = if cfg!(target_os = "macos") { "DYLD_LIBRARY_PATH" } else { "LD_LIBRARY_PATH" };
+    let old = std::env::var(var).unwrap_or_default();
+    if !old.split(':').any(|p| p == libdir) {
+        let new = if old.is_empty() { libdir } else { format!("{libdir}:{old}") };
+        std::env::set_var(var, new);
+    }
+}
+
+fn rustc_version() -> String {
+    Command::new("rustc").arg("-V").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default()
+}
+
+/// A hash of everything that decides what the template contains.
+fn key() -> String {
+    let mut h = Sha256::new();
+    h.update(env!("CARGO_PKG_VERSION"));
+    h.update(rustc_version());
+    let core = dl_core_path();
+    h.update(core.to_string_lossy().as_bytes());
+    let mut files = Vec::new();
+    collect(&core.join("src"), &mut files);
+    files.push(core.join("Cargo.toml"));
+    files.sort();
+    for f in files {
+        h.update(f.to_string_lossy().as_bytes());
+        h.update(std::fs::read(&f).unwrap_or_default());
+    }
+    h.update(crate::engine::preload_code());
+    h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            collect(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// `DL_KERNEL_CACHE`, else `$XDG_CACHE_HOME/dl-kernel`, else `~/.cache/dl-kernel`.
+pub fn cache_root() -> PathBuf {
+    if let Some(d) = std::env::var_os("DL_KERNEL_CACHE") {
+        return PathBuf::from(d);
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir).join(".cache"));
+    base.join("dl-kernel")
+}
+
+/// The template directory for the current key.
+pub fn template_dir() -> PathBuf {
+    cache_root().join(key())
+}
+
+/// Builds the template if it is not there yet, reporting progress. Safe to call from several
+/// kernels at once: one builds, the others wait for it.
+///
+/// # Errors
+/// When dl-core does not build.
+pub fn ensure_template(progress: &mut dyn FnMut(&str)) -> Result<PathBuf> {
+    let dir = template_dir();
+    let ready = dir.join("ready");
+    if ready.exists() {
+        return Ok(dir);
+    }
+    std::fs::create_dir_all(&dir)?;
+    let lock = dir.join("lock");
+    loop {
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&lock) {
+            Ok(mut f) => {
+                use std::io::Write;
+                let _ = write!(f, "{}", std::process::id());
+                break;
+            }
+            Err(_) if ready.exists() => return Ok(dir),
+            Err(_) => {
+                let holder = std::fs::read_to_string(&lock).unwrap_or_default();
+                let alive = !holder.trim().is_empty() && Path::new(&format!("/proc/{}", holder.trim())).exists();
+                if !alive {
+                    let _ = std::fs::remove_file(&lock);
+                    continue;
+                }
+                progress("waiting for another kernel that is building dl-core...");
+                std::thread::sleep(std::time::Duration::from_secs(2));
+            }
+        }
+    }
+    let result = build_template(&dir, progress);
+    let _ = std::fs::remove_file(&lock);
+    result.map(|_| dir)
+}
+
+fn build_template(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<()> {
+    let work = dir.join("work");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work)?;
+    let lock = dl_core_path().join("../Cargo.lock");
+    if lock.exists() {
+        std::fs::copy(&lock, work.join("Cargo.lock"))?;
+    }
+    progress(&format!(
+        "Building dl-core and its dependencies for the Rust (dl) kernel, once (a few minutes); later kernels reuse them from {}",
+        dir.display()
+    ));
+    let t = std::time::Instant::now();
+    std::env::set_var("EVCXR_TMPDIR", &work);
+    std::env::set_var(crate::KERNEL_ENV, "1");
+    export_std_library_path();
+    let (mut ctx, _outputs) = evcxr::CommandContext::new().map_err(|e| anyhow::anyhow!("cannot start evcxr: {e}"))?;
+    ctx.execute(&crate::engine::preload_code()).map_err(|e| anyhow::anyhow!("building dl-core failed: {e}"))?;
+    drop(ctx);
+    std::fs::write(dir.join("ready"), format!("built in {:.0}s\n", t.elapsed().as_secs_f64()))?;
+    progress(&format!("dl-core built in {:.0}s", t.elapsed().as_secs_f64()));
+    Ok(())
+}
+
+/// A private copy of the template, removed when dropped.
+pub struct Workdir {
+    dir: PathBuf,
+}
+
+impl Workdir {
+    /// The directory evcxr works in.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl Drop for Workdir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A fresh working directory holding a copy of the (built if needed) template.
+///
+/// Dependency artifacts (`deps/`, `build/`, the host's `target/debug`) are hard links: cargo
+/// never rewrites them (a changed dependency gets a new file name), and linking 400 files takes
+/// milliseconds where copying 400 MB takes a second. Everything cargo does rewrite (fingerprints,
+/// manifests, lock file) is copied with its modification time; the cell crate's own outputs and
+/// incremental cache are left out, since every cell rebuilds it anyway.
+///
+/// # Errors
+/// When the template cannot be built or copied.
+pub fn workdir(progress: &mut dyn FnMut(&str)) -> Result<Workdir> {
+    let template = ensure_template(progress)?.join("work");
+    let dir = std::env::temp_dir().join(format!("dl-kernel-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()));
+    let w = Workdir { dir };
+    clone_tree(&template, w.path(), &template).with_context(|| format!("copying {} to {}", template.display(), w.path().display()))?;
+    std::fs::create_dir_all(w.path().join("session"))?;
+    Ok(w)
+}
+
+fn clone_tree(src: &Path, dst: &Path, root: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dst)?;
+    for e in std::fs::read_dir(src)? {
+        let e = e?;
+        let (from, to) = (e.path(), dst.join(e.file_name()));
+        let rel = from.strip_prefix(root).unwrap_or(&from).to_string_lossy().into_owned();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name == "incremental" || name.contains("ctx") || name.starts_with("libcode_") || name.starts_with(".evcxr") {
+            continue;
+        }
+        if e.file_type()?.is_dir() {
+            clone_tree(&from, &to, root)?;
+        } else if is_dependency_artifact(&rel) {
+            std::fs::hard_link(&from, &to)?;
+        } else {
+            std::fs::copy(&from, &to)?;
+            let modified = e.metadata()?.modified()?;
+            std::fs::File::options().write(true).open(&to)?.set_modified(modified)?;
+        }
+    }
+    Ok(())
+}
+
+/// Files that cargo writes once and never changes in place.
+fn is_dependency_artifact(rel: &str) -> bool {
+    let parts: Vec<&str> = rel.split('/').collect();
+    let in_profile = |i: usize| parts.get(i) == Some(&"debug") && matches!(parts.get(i + 1), Some(&"deps") | Some(&"build"));
+    match parts.as_slice() {
+        ["target", "debug", rest @ ..] => !rest.contains(&".fingerprint"),
+        ["target", _triple, ..] => in_profile(2),
+        _ => false,
+    }
+}
