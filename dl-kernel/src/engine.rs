@@ -117,6 +117,9 @@ impl Engine {
         prebuilt::export_std_library_path();
         let (ctx, outputs) = CommandContext::new().map_err(|e| anyhow::anyhow!("cannot start evcxr: {e}"))?;
         log::info!("evcxr started after {:.2}s", t0.elapsed().as_secs_f64());
+        // evcxr's start-up cell ran without dependencies, so cargo pruned the lock file; put the
+        // template's back, or the preload would resolve every dependency again (network).
+        prebuilt::restore_lock(workdir.path())?;
         let mut engine = Engine {
             ctx,
             outputs,
@@ -246,6 +249,10 @@ impl Engine {
         });
         self.busy.store(false, Ordering::SeqCst);
         self.generation.fetch_add(1, Ordering::SeqCst);
+        if let Ok(out) = &result {
+            let phases: Vec<String> = out.phases.iter().map(|p| format!("{} {:.2}s", p.name, p.duration.as_secs_f64())).collect();
+            log::info!("cell phases: {}", phases.join(", "));
+        }
         self.last_stderr = stderr_tail;
         classify(result, panic)
     }

@@ -217,7 +217,7 @@ fn clone_tree(src: &Path, dst: &Path, root: &Path) -> std::io::Result<()> {
         let (from, to) = (e.path(), dst.join(e.file_name()));
         let rel = from.strip_prefix(root).unwrap_or(&from).to_string_lossy().into_owned();
         let name = e.file_name().to_string_lossy().into_owned();
-        if name == "incremental" || name.contains("ctx") || name.starts_with("libcode_") || name.starts_with(".evcxr") {
+        if name.starts_with("libcode_") || name.starts_with(".evcxr") {
             continue;
         }
         if e.file_type()?.is_dir() {
@@ -229,6 +229,18 @@ fn clone_tree(src: &Path, dst: &Path, root: &Path) -> std::io::Result<()> {
             let modified = e.metadata()?.modified()?;
             std::fs::File::options().write(true).open(&to)?.set_modified(modified)?;
         }
+    }
+    Ok(())
+}
+
+/// Restores the template's `Cargo.lock` in a working directory.
+///
+/// # Errors
+/// When the file cannot be copied.
+pub fn restore_lock(workdir: &Path) -> Result<()> {
+    let lock = template_dir().join("work/Cargo.lock");
+    if lock.exists() {
+        std::fs::copy(&lock, workdir.join("Cargo.lock"))?;
     }
     Ok(())
 }

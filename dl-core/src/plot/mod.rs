@@ -294,13 +294,13 @@ impl Figure {
         render::svg(self)
     }
 
-    /// The figure as a PNG image of its pixel size, rendered from the SVG with `resvg` and a font
-    /// embedded in dl-core (no system fonts needed).
+    /// The figure as a PNG image of its pixel size, drawn with a font embedded in dl-core (no
+    /// system fonts needed).
     ///
     /// # Errors
     /// As [`Figure::to_svg`].
     pub fn to_png(&self) -> Result<Vec<u8>> {
-        render::png(&self.to_svg()?, self.size)
+        render::png(self)
     }
 
     /// Saves to `.svg` or `.png`, by the file's extension (`plt.savefig(path)`).

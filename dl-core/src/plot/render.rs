@@ -1,4 +1,5 @@
-//! Drawing a [`Figure`] with plotters' SVG backend, and rasterising the SVG to PNG with resvg.
+//! Drawing a [`Figure`] with plotters: the SVG backend for notebooks and `.svg` files, the
+//! bitmap backend for `.png` (the same drawing code for both).
 //!
 //! Axes get matplotlib's look: 5% margins around the data, ticks at round numbers (1, 2, 2.5 or
 //! 5 × 10ᵏ, about six per axis), label areas sized for their text, square pixels for images.
@@ -11,7 +12,6 @@ use plotters::chart::SeriesAnno;
 use plotters::element::{Drawable, PointCollection};
 use plotters::prelude::*;
 use plotters_backend::{BackendCoord, DrawingErrorKind};
-use std::sync::{Arc, OnceLock};
 
 fn draw_err<E: std::fmt::Debug>(e: E) -> Error {
     Error::plot("draw", format!("{e:?}"))
@@ -19,21 +19,51 @@ fn draw_err<E: std::fmt::Debug>(e: E) -> Error {
 
 /// The figure as an SVG document.
 pub(crate) fn svg(fig: &Figure) -> Result<String> {
+    fonts();
     let mut out = String::new();
-    {
-        let root = SVGBackend::with_string(&mut out, fig.size).into_drawing_area();
-        root.fill(&WHITE).map_err(draw_err)?;
-        let areas = root.split_evenly(fig.grid);
-        for (ax, area) in fig.axes.iter().zip(&areas) {
-            match &ax.image {
-                Some(img) => draw_image(ax, img, area)?,
-                None if ax.series.is_empty() => {}
-                None => draw_axes(ax, area)?,
-            }
-        }
-        root.present().map_err(draw_err)?;
-    }
+    draw(fig, SVGBackend::with_string(&mut out, fig.size).into_drawing_area())?;
     Ok(out)
+}
+
+/// The figure as PNG bytes, drawn by plotters' bitmap backend with the embedded font.
+pub(crate) fn png(fig: &Figure) -> Result<Vec<u8>> {
+    fonts();
+    let (w, h) = fig.size;
+    let mut rgb = vec![0u8; w as usize * h as usize * 3];
+    draw(fig, BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area())?;
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, w, h);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    let encoded = enc.write_header().and_then(|mut wr| wr.write_image_data(&rgb));
+    encoded.map_err(|e| Error::plot("savefig", format!("PNG: {e}")))?;
+    Ok(out)
+}
+
+fn draw<DB: DrawingBackend>(fig: &Figure, root: DrawingArea<DB, Shift>) -> Result<()> {
+    root.fill(&WHITE).map_err(draw_err)?;
+    let areas = root.split_evenly(fig.grid);
+    for (ax, area) in fig.axes.iter().zip(&areas) {
+        match &ax.image {
+            Some(img) => draw_image(ax, img, area)?,
+            None if ax.series.is_empty() => {}
+            None => draw_axes(ax, area)?,
+        }
+    }
+    root.present().map_err(draw_err)?;
+    Ok(())
+}
+
+/// Text is measured and (for PNG) drawn with Ubuntu Light, embedded through
+/// `epaint_default_fonts`, so no system fonts are needed. Registered once per copy of dl-core
+/// (each notebook cell links its own).
+fn fonts() {
+    static DONE: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    DONE.get_or_init(|| {
+        for style in [FontStyle::Normal, FontStyle::Bold] {
+            let _ = plotters::style::register_font("sans-serif", style, epaint_default_fonts::UBUNTU_LIGHT);
+        }
+    });
 }
 
 fn rgb(c: Rgb) -> RGBColor {
@@ -120,7 +150,7 @@ fn label_for(v: f64, decimals: usize, custom: Option<&(Vec<f64>, Vec<String>)>) 
     format!("{v:.decimals$}")
 }
 
-fn draw_axes(ax: &Axes, area: &DrawingArea<SVGBackend, Shift>) -> Result<()> {
+fn draw_axes<DB: DrawingBackend>(ax: &Axes, area: &DrawingArea<DB, Shift>) -> Result<()> {
     let ((x0, x1), (y0, y1)) = ranges(ax);
     if !(x0 < x1 && y0 < y1) {
         return Err(Error::plot("draw", format!("empty range: x {x0}..{x1}, y {y0}..{y1}")));
@@ -343,7 +373,7 @@ impl<DB: DrawingBackend> Drawable<DB> for MultiPath {
 }
 
 /// `imshow`: one rectangle per pixel, square pixels, row 0 at the top.
-fn draw_image(ax: &Axes, img: &Image, area: &DrawingArea<SVGBackend, Shift>) -> Result<()> {
+fn draw_image<DB: DrawingBackend>(ax: &Axes, img: &Image, area: &DrawingArea<DB, Shift>) -> Result<()> {
     let (rows, cols) = img.data.dim();
     let (w, h) = area.dim_in_pixel();
     let (margin, xlab, ylab) = (12i64, 30i64, 40i64);
@@ -385,33 +415,6 @@ fn draw_image(ax: &Axes, img: &Image, area: &DrawingArea<SVGBackend, Shift>) -> 
         }))
         .map_err(draw_err)?;
     Ok(())
-}
-
-/// The embedded font for PNG text (Ubuntu Light, via `epaint_default_fonts`), so PNG output
-/// needs no system fonts.
-fn fonts() -> Arc<resvg::usvg::fontdb::Database> {
-    static DB: OnceLock<Arc<resvg::usvg::fontdb::Database>> = OnceLock::new();
-    DB.get_or_init(|| {
-        let mut db = resvg::usvg::fontdb::Database::new();
-        db.load_font_data(epaint_default_fonts::UBUNTU_LIGHT.to_vec());
-        let family = db.faces().next().and_then(|f| f.families.first().map(|(n, _)| n.clone())).unwrap_or_default();
-        db.set_sans_serif_family(family);
-        Arc::new(db)
-    })
-    .clone()
-}
-
-/// Rasterises an SVG document of `size` pixels to PNG bytes.
-pub(crate) fn png(svg: &str, size: (u32, u32)) -> Result<Vec<u8>> {
-    let db = fonts();
-    let family = db.faces().next().and_then(|f| f.families.first().map(|(n, _)| n.clone())).unwrap_or_default();
-    let opt = resvg::usvg::Options { fontdb: db, font_family: family, ..Default::default() };
-    let tree = resvg::usvg::Tree::from_str(svg, &opt).map_err(|e| Error::plot("savefig", format!("SVG: {e}")))?;
-    let mut pixmap =
-        resvg::tiny_skia::Pixmap::new(size.0, size.1).ok_or_else(|| Error::plot("savefig", "cannot allocate the image"))?;
-    pixmap.fill(resvg::tiny_skia::Color::WHITE);
-    resvg::render(&tree, resvg::tiny_skia::Transform::default(), &mut pixmap.as_mut());
-    pixmap.encode_png().map_err(|e| Error::plot("savefig", format!("PNG: {e}")))
 }
 
 #[cfg(test)]
