@@ -60,6 +60,7 @@ pub fn clear_session() {
 pub mod prelude {
     pub use crate::clear_session;
     pub use crate::datasets::{boston_housing, grading, mnist};
+    pub use crate::display::DebugDisplay as _;
     pub use crate::error::{Error, Result};
     pub use crate::init::Initializer;
     pub use crate::io::npz::{load_npy, save_npy, NpArray, Npz, NpzWriter};
