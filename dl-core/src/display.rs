@@ -62,6 +62,17 @@ pub fn display(data: &MimeBundle, id: Option<&str>) {
     }
 }
 
+/// Clears the running cell's output so far (IPython's `clear_output`); with `wait`, only when the
+/// next output arrives, which avoids flicker in loops that redraw. Outside the kernel this does
+/// nothing.
+pub fn clear_output(wait: bool) {
+    if in_kernel() {
+        let mut data = MimeBundle::new();
+        data.insert("wait".into(), wait.to_string());
+        emit("clear", None, &data);
+    }
+}
+
 /// Replaces the output shown earlier with `id` (`update_display_data`). Outside the kernel this
 /// does nothing; callers print their own text there.
 pub fn update_display(data: &MimeBundle, id: &str) {

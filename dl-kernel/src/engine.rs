@@ -297,6 +297,7 @@ fn parse_marker(json: &str) -> Option<Marker> {
         "panic" => Some(Marker::Panic(data.get("message").cloned().unwrap_or_default(), data.get("location").cloned().unwrap_or_default())),
         "display" => Some(Marker::Display(Event::Display { id, data, update: false })),
         "update" => Some(Marker::Display(Event::Display { id, data, update: true })),
+        "clear" => Some(Marker::Display(Event::Clear { wait: data.get("wait").is_some_and(|w| w == "true") })),
         _ => None,
     }
 }

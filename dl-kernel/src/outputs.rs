@@ -16,6 +16,8 @@ pub enum Event {
     Stderr(String),
     /// A rich display; `update` replaces the earlier display with the same `id`.
     Display { id: Option<String>, data: MimeBundle, update: bool },
+    /// Clear the cell's output (now, or with `wait` when the next output arrives).
+    Clear { wait: bool },
 }
 
 /// Every rich output carries a `text/plain` fallback, for viewers that show nothing else.
@@ -40,12 +42,23 @@ pub fn bundle_json(data: &MimeBundle) -> Value {
 pub struct NotebookOutputs {
     outputs: Vec<Value>,
     by_id: BTreeMap<String, usize>,
+    clear_pending: bool,
 }
 
 impl NotebookOutputs {
     /// Adds one event.
     pub fn push(&mut self, event: Event) {
+        if self.clear_pending && !matches!(event, Event::Clear { .. }) {
+            self.clear_pending = false;
+            self.outputs.clear();
+            self.by_id.clear();
+        }
         match event {
+            Event::Clear { wait: true } => self.clear_pending = true,
+            Event::Clear { wait: false } => {
+                self.outputs.clear();
+                self.by_id.clear();
+            }
             Event::Stdout(t) => self.stream("stdout", &t),
             Event::Stderr(t) => self.stream("stderr", &t),
             Event::Display { id, data, update } => {

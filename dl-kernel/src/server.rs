@@ -264,6 +264,7 @@ fn event_message(parent: &Header, e: Event) -> Outgoing {
     match e {
         Event::Stdout(t) => Outgoing::child(Some(parent), "stream", json!({"name": "stdout", "text": t})),
         Event::Stderr(t) => Outgoing::child(Some(parent), "stream", json!({"name": "stderr", "text": t})),
+        Event::Clear { wait } => Outgoing::child(Some(parent), "clear_output", json!({"wait": wait})),
         Event::Display { id, data, update } => {
             let data = bundle_json(&with_plain_fallback(data));
             let transient = id.map_or(json!({}), |i| json!({"display_id": i}));

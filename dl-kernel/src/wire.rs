@@ -107,7 +107,8 @@ pub fn decode(frames: Vec<Bytes>, signer: &Signer) -> Result<JupyterMessage, Wir
         v => serde_json::from_value::<Header>(v.clone()).ok(),
     };
     let metadata: Value = serde_json::from_slice(metadata).map_err(|_| WireError::Malformed("metadata"))?;
-    let content: Value = serde_json::from_slice(content).map_err(|_| WireError::Malformed("content"))?;
+    let mut content: Value = serde_json::from_slice(content).map_err(|_| WireError::Malformed("content"))?;
+    fill_defaults(&header.msg_type, &mut content);
     let content = JupyterMessageContent::from_type_and_content(&header.msg_type, content)
         .map_err(|_| WireError::BadContent(header.msg_type.clone()))?;
     Ok(JupyterMessage {
@@ -119,6 +120,39 @@ pub fn decode(frames: Vec<Bytes>, signer: &Signer) -> Result<JupyterMessage, Wir
         buffers: rest[6..].to_vec(),
         channel: None,
     })
+}
+
+/// Fields that the messaging spec gives defaults for (or that clients leave out), filled in so
+/// that strict parsing accepts every conforming request.
+fn fill_defaults(msg_type: &str, content: &mut Value) {
+    let Value::Object(map) = content else { return };
+    let defaults: &[(&str, Value)] = match msg_type {
+        "execute_request" => &[
+            ("silent", Value::Bool(false)),
+            ("store_history", Value::Bool(true)),
+            ("user_expressions", Value::Object(Default::default())),
+            ("allow_stdin", Value::Bool(false)),
+            ("stop_on_error", Value::Bool(true)),
+        ],
+        "history_request" => &[
+            ("output", Value::Bool(false)),
+            ("raw", Value::Bool(true)),
+            ("unique", Value::Bool(false)),
+            ("n", Value::from(10)),
+            ("start", Value::from(0)),
+            ("stop", Value::from(0)),
+            ("pattern", Value::String("*".into())),
+            ("hist_access_type", Value::String("range".into())),
+        ],
+        "complete_request" | "inspect_request" => &[("detail_level", Value::from(0))],
+        "shutdown_request" => &[("restart", Value::Bool(false))],
+        _ => &[],
+    };
+    for (k, v) in defaults {
+        if !map.contains_key(*k) || map[*k].is_null() && *k != "session" {
+            map.insert((*k).to_string(), v.clone());
+        }
+    }
 }
 
 /// An outgoing message: its type and JSON content, in reply to `parent` (if any).

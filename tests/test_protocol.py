@@ -1,0 +1,244 @@
+"""The kernel against real Jupyter clients (jupyter_client, nbclient): failures, aborts, rich
+output, security of the wire, interrupts."""
+import os
+import re
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+import zmq
+from jupyter_client.manager import start_new_kernel
+from jupyter_client.session import Session
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+KERNEL = "dl-rust"
+START_TIMEOUT = 600
+
+
+@pytest.fixture(scope="module")
+def kernel():
+    km, kc = start_new_kernel(kernel_name=KERNEL, startup_timeout=START_TIMEOUT)
+    # Wait for the engine: the first cell runs once dl-core is loaded.
+    reply = kc.execute_interactive("let warmed_up = 1;", timeout=START_TIMEOUT)
+    assert reply["content"]["status"] == "ok"
+    yield km, kc
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+
+
+def run(kc, code, timeout=120):
+    outputs = []
+    reply = kc.execute_interactive(code, timeout=timeout, output_hook=lambda m: outputs.append(m))
+    return reply["content"], outputs
+
+
+def notebook(*sources):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    return nb
+
+
+def test_kernel_info_and_counter_start_at_one():
+    km, kc = start_new_kernel(kernel_name=KERNEL, startup_timeout=START_TIMEOUT)
+    try:
+        info = kc.kernel_info(reply=True, timeout=30)["content"]
+        assert info["protocol_version"].startswith("5.")
+        assert info["language_info"]["name"] == "rust"
+        silent = kc.execute("let quiet = 1;", silent=True, reply=True, timeout=START_TIMEOUT)["content"]
+        assert silent["status"] == "ok"
+        first, _ = run(kc, "quiet + 1")
+        assert first["execution_count"] == 1, "silent executions do not count"
+        second, _ = run(kc, "quiet + 2")
+        assert second["execution_count"] == 2
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def test_a_panicking_cell_fails_nbclient():
+    nb = notebook("let a = 1;", 'assert!(a == 2, "a should be 2");', "let never = 3;")
+    client = NotebookClient(nb, kernel_name=KERNEL, timeout=300, startup_timeout=START_TIMEOUT)
+    with pytest.raises(CellExecutionError) as e:
+        client.execute()
+    assert "a should be 2" in str(e.value)
+    err = nb.cells[1].outputs[-1]
+    assert err.output_type == "error" and err.ename == "panic" and err.evalue == "a should be 2"
+    assert nb.cells[2].get("outputs") == [] and nb.cells[2].execution_count is None
+
+
+def test_an_error_returned_with_question_mark_fails_the_cell(kernel):
+    _, kc = kernel
+    reply, outputs = run(kc, "let bad = boston_housing::load_data_with(3.0, 1)?;")
+    assert reply["status"] == "error"
+    assert reply["ename"] == "Error" and "test_split must be in [0, 1)" in reply["evalue"]
+    errors = [m for m in outputs if m["msg_type"] == "error"]
+    assert len(errors) == 1
+
+
+def test_compile_errors_are_one_error_with_the_diagnostic(kernel):
+    _, kc = kernel
+    reply, outputs = run(kc, "let n: i32 = 1;\nlet m: i32 = \"text\";")
+    assert reply["status"] == "error" and reply["ename"] == "CompileError"
+    errors = [m for m in outputs if m["msg_type"] == "error"]
+    assert len(errors) == 1
+    tb = "\n".join(errors[0]["content"]["traceback"])
+    assert "mismatched types" in tb and "--> cell:2:" in tb and "__dl_ok" not in tb, tb
+
+
+def test_stop_on_error_aborts_the_next_cell(kernel):
+    _, kc = kernel
+    first = kc.execute('panic!("first fails")')
+    second = kc.execute("let ran_after_failure = 1;")
+    replies = {}
+    while len(replies) < 2:
+        msg = kc.get_shell_msg(timeout=120)
+        replies[msg["parent_header"]["msg_id"]] = msg["content"]
+    assert replies[first]["status"] == "error"
+    assert replies[second]["status"] == "aborted"
+    reply, _ = run(kc, "ran_after_failure")
+    assert reply["status"] == "error", "the aborted cell must not have run"
+
+
+def test_two_plots_in_one_cell_both_reach_the_notebook():
+    code = (
+        'let mut a = Figure::new();\na.plot(&[1.0, 2.0], &[2.0, 1.0], "ro")?.title("first");\na.show()?;\n'
+        'let mut b = Figure::new();\nb.plot(&[1.0, 2.0], &[1.0, 2.0], "b")?.title("second");\nb.show()?;'
+    )
+    nb = notebook(code)
+    NotebookClient(nb, kernel_name=KERNEL, timeout=300, startup_timeout=START_TIMEOUT).execute()
+    shown = [o for o in nb.cells[0].outputs if o.output_type == "display_data"]
+    assert len(shown) == 2
+    assert all("image/svg+xml" in o.data and "text/plain" in o.data for o in shown)
+    assert re.search(r">\s*first\s*<", shown[0].data["image/svg+xml"])
+    assert re.search(r">\s*second\s*<", shown[1].data["image/svg+xml"])
+    nbformat.validate(nb)
+
+
+def test_fit_progress_updates_in_place(kernel):
+    _, kc = kernel
+    code = (
+        "let mut pm = Sequential::new();\npm.add(Dense::new(1).input_dim(2));\npm.compile(\"sgd\", \"mse\", &[\"mae\"])?;\n"
+        "let px = Array2::<f32>::ones((20000, 2));\nlet py = Array1::<f32>::ones(20000);\npm.fit(&px, &py, 3, 4)?;"
+    )
+    reply, outputs = run(kc, code)
+    assert reply["status"] == "ok"
+    kinds = [m["msg_type"] for m in outputs]
+    assert kinds.count("display_data") == 1, kinds
+    ids = {m["content"]["transient"]["display_id"] for m in outputs if m["msg_type"] in ("display_data", "update_display_data")}
+    assert len(ids) == 1
+    final = [m for m in outputs if m["msg_type"] in ("display_data", "update_display_data")][-1]
+    text = final["content"]["data"]["text/plain"]
+    assert text.count("Epoch ") == 3 and "5000/5000" in text and "mae:" in text
+
+
+def _raw_shell(km):
+    ctx = zmq.Context.instance()
+    sock = ctx.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.connect(f"{km.transport}://{km.ip}:{km.shell_port}")
+    return sock
+
+
+def _reply_within(sock, session, seconds):
+    if sock.poll(int(seconds * 1000)):
+        return session.recv(sock, mode=0)[1]
+    return None
+
+
+def test_forged_unsigned_and_replayed_messages_are_ignored(kernel, tmp_path):
+    km, kc = kernel
+    sock = _raw_shell(km)
+    marker = tmp_path / "ran"
+    code = f'std::fs::OpenOptions::new().create(true).append(true).open("{marker}").unwrap(); {{ use std::io::Write; let mut f = std::fs::OpenOptions::new().append(true).open("{marker}").unwrap(); f.write_all(b"x").unwrap(); }}'
+    content = {"code": code, "silent": False, "store_history": False, "user_expressions": {}, "allow_stdin": False}
+    good = Session(key=km.session.key, signature_scheme="hmac-sha256")
+    for forger in (Session(key=b""), Session(key=b"not the key", signature_scheme="hmac-sha256")):
+        forger.send(sock, "execute_request", content)
+        assert _reply_within(sock, good, 5) is None, "a forged message must get no reply"
+    assert not marker.exists(), "forged code must not run"
+    # A correctly signed message runs once; the same bytes sent again are ignored.
+    msg = good.msg("execute_request", content)
+    frames = good.serialize(msg)
+    sock.send_multipart(frames)
+    reply = _reply_within(sock, good, 120)
+    assert reply is not None and reply["content"]["status"] == "ok"
+    sock.send_multipart(frames)
+    assert _reply_within(sock, good, 5) is None, "a replayed message must get no reply"
+    assert marker.read_text() == "x", "the replayed code must not run again"
+    # The kernel keeps serving.
+    assert kc.kernel_info(reply=True, timeout=30)["content"]["status"] == "ok"
+    sock.close()
+
+
+def test_interrupt_during_a_long_fit_keeps_the_model_and_variables(kernel):
+    km, kc = kernel
+    setup = (
+        "let before_interrupt = 41;\nset_random_seed(2);\nlet mut im = Sequential::new();\n"
+        "im.add(Dense::new(8).activation(\"relu\").input_dim(4));\nim.add(Dense::new(1));\n"
+        "im.compile(\"adam\", \"mse\", &[])?;\nlet ix = Array2::<f32>::ones((256, 4));\nlet iy = Array1::<f32>::ones(256);"
+    )
+    assert run(kc, setup)[0]["status"] == "ok"
+    msg_id = kc.execute("im.fit_with(&ix, &iy, FitOptions { epochs: 100_000_000, batch_size: 8, verbose: 0, ..Default::default() })?;")
+    time.sleep(4)
+    t = time.time()
+    km.interrupt_kernel()
+    reply = kc.get_shell_msg(timeout=30)
+    elapsed = time.time() - t
+    assert reply["parent_header"]["msg_id"] == msg_id
+    assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "KeyboardInterrupt", reply["content"]
+    assert elapsed < 3, f"the interrupt took {elapsed:.1f}s"
+    r, outs = run(kc, "(before_interrupt + 1, im.history().epoch.len() > 0, im.predict_with(&ix, 32, 0)?.nrows())")
+    assert r["status"] == "ok"
+    result = [m for m in outs if m["msg_type"] == "execute_result"][0]["content"]["data"]["text/plain"]
+    assert result == "(42, true, 256)", result
+
+
+def test_code_that_ignores_interrupts_is_restarted_and_lost_variables_are_named():
+    km, kc = start_new_kernel(kernel_name=KERNEL, startup_timeout=START_TIMEOUT)
+    try:
+        assert run(kc, "let kept_value = 5;", timeout=START_TIMEOUT)[0]["status"] == "ok"
+        kc.execute("loop { std::thread::sleep(std::time::Duration::from_millis(100)); }")
+        time.sleep(2)
+        t = time.time()
+        km.interrupt_kernel()
+        reply = kc.get_shell_msg(timeout=60)["content"]
+        assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
+        assert "kept_value" in reply["evalue"] and "restarted" in reply["evalue"], reply["evalue"]
+        assert time.time() - t < 15
+        r, outs = run(kc, "let after_restart = Sequential::new(); 6 * 7")
+        assert r["status"] == "ok"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def test_history_is_complete_and_comms(kernel):
+    _, kc = kernel
+    run(kc, "let hist_probe = 123;")
+    tail = kc.history(hist_access_type="tail", n=1, reply=True, timeout=30)["content"]["history"]
+    assert tail[-1][2] == "let hist_probe = 123;"
+    found = kc.history(hist_access_type="search", pattern="let hist_*", reply=True, timeout=30)["content"]["history"]
+    assert any(h[2] == "let hist_probe = 123;" for h in found)
+    def is_complete(code):
+        msg_id = kc.is_complete(code)
+        reply = kc.get_shell_msg(timeout=30)
+        assert reply["parent_header"]["msg_id"] == msg_id
+        return reply["content"]
+
+    assert is_complete("fn f() {") == {"status": "incomplete", "indent": "    "}
+    assert is_complete("fn f() {}")["status"] == "complete"
+    assert is_complete("fn f() {})")["status"] == "invalid"
+    assert kc.comm_info(reply=True, timeout=30)["content"]["comms"] == {}
+    # A comm to a target the kernel does not have is closed.
+    kc.session.send(kc.shell_channel.socket, "comm_open", {"comm_id": "c1", "target_name": "nothing", "data": {}})
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        m = kc.get_iopub_msg(timeout=30)
+        if m["msg_type"] == "comm_close":
+            assert m["content"]["comm_id"] == "c1"
+            break
+    else:
+        pytest.fail("no comm_close")
