@@ -105,9 +105,13 @@ pub trait DebugDisplay {
 
 impl<T: std::fmt::Debug + ?Sized> DebugDisplay for T {
     fn evcxr_display(&self) {
-        let mut data = MimeBundle::new();
-        data.insert("text/plain".into(), format!("{self:?}"));
-        evcxr_send(&data);
+        let text = format!("{self:?}");
+        // A cell ending in a statement-like expression (a `for` loop) has no value to show.
+        if text != "()" {
+            let mut data = MimeBundle::new();
+            data.insert("text/plain".into(), text);
+            evcxr_send(&data);
+        }
     }
 }
 

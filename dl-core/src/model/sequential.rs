@@ -112,9 +112,17 @@ impl Sequential {
         }
     }
 
-    /// Appends a layer (Keras's `model.add`).
+    /// Appends a layer (Keras's `model.add`). As in Keras, once the input size is known (the
+    /// first layer's `input_dim`) the layers get their weights right away, so `summary` and
+    /// `get_weights` work before `fit`. Invalid layer arguments are reported by the next call
+    /// that needs the model (`compile`, `fit`...).
     pub fn add(&mut self, layer: Dense) -> &mut Self {
         self.layers.push(layer);
+        if let Some(dim) = self.input_dim() {
+            if self.check_layers("add").is_ok() {
+                let _ = self.build(dim);
+            }
+        }
         self
     }
 
