@@ -16,6 +16,7 @@
 //! the same directory that is renamed into place only when complete.
 
 use crate::error::{Error, Result};
+use crate::tensor::Scalar;
 use ndarray::{ArrayBase, ArrayD, Data, Dimension, IxDyn, ShapeBuilder};
 use npyz::{DType, TypeChar, WriterBuilder};
 use std::collections::BTreeMap;
@@ -160,11 +161,9 @@ macro_rules! float_element {
                     other => Self::convert(&other),
                 }
             }
+            /// Any number converts (f64 → f32 rounds to nearest, as numpy does).
             fn convert(a: &NpArray) -> Result<ArrayD<$t>> {
-                Ok(match a {
-                    NpArray::Bool(b) => b.mapv(|v| v as u8 as $t),
-                    other => each_variant!(other, x => x.mapv(|v| num_cast_f64(v) as $t)),
-                })
+                Ok(each_variant!(a, x => x.mapv(|v| Scalar::to_f64(v) as $t)))
             }
         }
     };
@@ -219,37 +218,7 @@ macro_rules! int_element {
     };
 }
 
-trait AsF64: Copy {
-    fn as_f64(self) -> f64;
-}
-macro_rules! as_f64 { ($($t:ty),*) => {$( impl AsF64 for $t { fn as_f64(self) -> f64 { self as f64 } } )*}; }
-as_f64!(f32, f64, u8, i8, u16, i16, u32, i32, u64, i64);
-impl AsF64 for bool {
-    fn as_f64(self) -> f64 {
-        self as u8 as f64
-    }
-}
-fn num_cast_f64<T: AsF64>(v: T) -> f64 {
-    v.as_f64()
-}
-
-impl Element for f32 {
-    const DTYPE: &'static str = "float32";
-    fn convert_owned(a: NpArray) -> Result<ArrayD<f32>> {
-        match a {
-            NpArray::F32(x) => Ok(x),
-            other => Self::convert(&other),
-        }
-    }
-    fn convert(a: &NpArray) -> Result<ArrayD<f32>> {
-        // f64 → f32 rounds to nearest directly (not through another type), as numpy does.
-        Ok(match a {
-            NpArray::F32(x) => x.clone(),
-            NpArray::F64(x) => x.mapv(|v| v as f32),
-            other => each_variant!(other, x => x.mapv(|v| num_cast_f64(v) as f32)),
-        })
-    }
-}
+float_element!(f32, "float32", F32);
 float_element!(f64, "float64", F64);
 int_element!(u8, "uint8", U8);
 int_element!(i8, "int8", I8);
