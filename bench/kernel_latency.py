@@ -1,0 +1,67 @@
+"""Kernel latency, measured in one run for the Rust (dl) kernel and, where it is installed,
+evcxr_jupyter (kernelspec "rust"), with IPython for reference when ipykernel is installed.
+
+    python bench/kernel_latency.py [--runs 3]
+
+Prints, per kernel (medians over the runs, each run a fresh kernel):
+  ready     process start to the kernel_info reply
+  first     process start to the result of the first cell that builds and trains a small model
+            (dl-core's Sequential; ndarray for evcxr; numpy for IPython)
+  trivial   `let y = 7;` and then `y * 2` (`y = 7`, `y * 2` in IPython), each its own cell
+Run it on an idle machine: a parallel build makes every number meaningless.
+"""
+import argparse
+import statistics
+import time
+
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import start_new_kernel
+
+FIRST = {
+    "dl-rust": (
+        "let mut m = Sequential::new();\nm.add(Dense::new(8).activation(\"relu\").input_dim(4));\nm.add(Dense::new(1));\n"
+        "m.compile(\"adam\", \"mse\", &[])?;\nlet xs = Array2::<f32>::ones((64, 4));\nlet ys = Array1::<f32>::ones(64);\n"
+        "m.fit_with(&xs, &ys, FitOptions { epochs: 2, verbose: 0, ..Default::default() })?.get(\"loss\")?.len()"
+    ),
+    "rust": ":dep ndarray = \"0.16\"\nlet a = ndarray::Array2::<f32>::ones((64, 4));\nlet b = a.t().dot(&a);\nb.sum()",
+    "python3": "import numpy as np\na = np.ones((64, 4), dtype=np.float32)\n(a.T @ a).sum()",
+}
+TRIVIAL = {"dl-rust": ["let y = 7;", "y * 2"], "rust": ["let y = 7;", "y * 2"], "python3": ["y = 7", "y * 2"]}
+
+
+def one_run(name):
+    t0 = time.time()
+    km, kc = start_new_kernel(kernel_name=name, startup_timeout=600)
+    ready = time.time() - t0
+    r = kc.execute_interactive(FIRST[name], timeout=600)
+    first = time.time() - t0
+    assert r["content"]["status"] == "ok", r["content"]
+    trivial = []
+    for code in TRIVIAL[name]:
+        t = time.time()
+        r = kc.execute_interactive(code, timeout=600)
+        trivial.append(time.time() - t)
+        assert r["content"]["status"] == "ok", r["content"]
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+    return ready, first, trivial
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    installed = KernelSpecManager().find_kernel_specs()
+    print(f"{'kernel':<10} {'ready':>8} {'first':>8} {'trivial (let)':>14} {'trivial (expr)':>15}")
+    for name in ["dl-rust", "rust", "python3"]:
+        if name not in installed:
+            print(f"{name:<10} not installed")
+            continue
+        runs = [one_run(name) for _ in range(args.runs)]
+        med = lambda xs: statistics.median(xs)
+        print(f"{name:<10} {med([r[0] for r in runs]):>7.2f}s {med([r[1] for r in runs]):>7.2f}s "
+              f"{med([r[2][0] for r in runs]):>13.2f}s {med([r[2][1] for r in runs]):>14.2f}s")
+
+
+if __name__ == "__main__":
+    main()
