@@ -11,9 +11,16 @@ use std::sync::Mutex;
 /// These tests change process-wide environment variables, so they take turns.
 static ENV: Mutex<()> = Mutex::new(());
 
-/// `DL_DATASETS_DIR`, or `../shared/data` beside the repository.
+/// `DL_DATASETS_DIR` (as it was before any test changed it), or `../shared/data` beside the
+/// repository.
 fn shared_data() -> PathBuf {
-    let dir = std::env::var_os("DL_DATASETS_DIR")
+    static DIR: std::sync::OnceLock<Option<std::ffi::OsString>> = std::sync::OnceLock::new();
+    let from_env = DIR.get_or_init(|| {
+        let _guard = ENV.lock().unwrap_or_else(|e| e.into_inner());
+        std::env::var_os("DL_DATASETS_DIR")
+    });
+    let dir = from_env
+        .clone()
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
     assert!(
