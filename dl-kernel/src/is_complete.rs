@@ -126,7 +126,7 @@ mod tests {
         assert_eq!(check("let x = 1;"), Verdict::Complete);
         assert_eq!(check("fn f() {\n    1\n}"), Verdict::Complete);
         assert_eq!(check("fn f() {"), Verdict::Incomplete("    ".into()));
-        assert_eq!(check("let v = vec![(1,"), Verdict::Incomplete("            ".into()));
+        assert_eq!(check("let v = vec![(1,"), Verdict::Incomplete("        ".into()));
         assert_eq!(check("let s = \"abc"), Verdict::Incomplete("    ".into()));
         assert_eq!(check("let s = \"a{b\";"), Verdict::Complete);
         assert_eq!(check("let s = r#\"a\"{\"#;"), Verdict::Complete);

@@ -532,9 +532,11 @@ mod tests {
 
     #[test]
     fn cursor_positions_convert_between_code_points_and_bytes() {
-        let s = "let é = 1; é";
-        assert_eq!(char_to_byte(s, 12), 13);
-        assert_eq!(byte_to_char(s, 13), 12);
+        let s = "let é = 1; é"; // 12 code points, 14 bytes
+        assert_eq!(char_to_byte(s, 11), 12);
+        assert_eq!(byte_to_char(s, 12), 11);
+        assert_eq!(char_to_byte(s, 12), 14);
+        assert_eq!(byte_to_char(s, 14), 12);
         assert_eq!(char_to_byte(s, 100), s.len());
     }
 
