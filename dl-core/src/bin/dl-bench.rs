@@ -90,8 +90,11 @@ fn fma_peak(threads: usize) -> f64 {
     flops / start.elapsed().as_secs_f64() / 1e9
 }
 
-/// Best time per call of `f`, over at least `budget` of calls.
+/// Best time per call of `f`, over at least `budget` of calls. Starts after a pause, so that
+/// the worker threads of the previous measurement (matrixmultiply's spin before sleeping) are
+/// idle: on two cores a spinning thread halves the next figure.
 fn best_time(budget: Duration, mut f: impl FnMut()) -> f64 {
+    std::thread::sleep(Duration::from_millis(300));
     f();
     let start = Instant::now();
     let mut best = f64::INFINITY;
