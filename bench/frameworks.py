@@ -37,10 +37,10 @@ def keras_epoch(n, d, classes, bs, epochs):
     x, y = data(n, d, classes > 1)
     if classes > 1:
         m = keras.Sequential([keras.Input((d,)), keras.layers.Dense(512, activation="relu"), keras.layers.Dense(10, activation="softmax")])
-        m.compile("rmsprop", "sparse_categorical_crossentropy", ["accuracy"])
+        m.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     else:
         m = keras.Sequential([keras.Input((d,)), keras.layers.Dense(1)])
-        m.compile("sgd", "mse", ["mse"])
+        m.compile(optimizer="sgd", loss="mse", metrics=["mse"])
     m.fit(x, y, epochs=1, batch_size=bs, verbose=0)
     t = time.time()
     m.fit(x, y, epochs=epochs - 1, batch_size=bs, verbose=0)
@@ -79,16 +79,30 @@ def torch_epoch(n, d, classes, bs, epochs):
     return (time.time() - t) / (epochs - 1)
 
 
-def main():
-    print(f"{'workload':<40} {'keras s/epoch':>14} {'torch s/epoch':>14}")
+def measure(framework):
+    """One framework in its own process: TensorFlow and PyTorch each bundle LLVM, and loading
+    both into one process aborts."""
+    f = {"keras": keras_epoch, "torch": torch_epoch}[framework]
     for label, n, d, classes, bs, epochs in WORKLOADS:
-        row = []
-        for f in (keras_epoch, torch_epoch):
-            try:
-                row.append(f"{f(n, d, classes, bs, epochs):>14.4f}")
-            except ImportError as e:
-                row.append(f"{'n/a':>14}")
-        print(f"{label:<40} {row[0]} {row[1]}")
+        print(f"{label}\t{f(n, d, classes, bs, epochs)}", flush=True)
+
+
+def main():
+    import subprocess
+    import sys
+
+    if len(sys.argv) == 3 and sys.argv[1] == "--only":
+        return measure(sys.argv[2])
+    results = {}
+    for fw in ("keras", "torch"):
+        r = subprocess.run([sys.executable, __file__, "--only", fw], capture_output=True, text=True)
+        results[fw] = dict(line.split("\t") for line in r.stdout.splitlines() if "\t" in line)
+        if r.returncode != 0:
+            print(f"{fw}: failed or not installed ({r.stderr.strip().splitlines()[-1:] })")
+    print(f"{'workload':<40} {'keras s/epoch':>14} {'torch s/epoch':>14}")
+    for label, *_ in WORKLOADS:
+        cells = [f"{float(results[fw][label]):>14.4f}" if label in results[fw] else f"{'n/a':>14}" for fw in ("keras", "torch")]
+        print(f"{label:<40} {cells[0]} {cells[1]}")
 
 
 if __name__ == "__main__":
