@@ -33,13 +33,13 @@ def one_run(name):
     t0 = time.time()
     km, kc = start_new_kernel(kernel_name=name, startup_timeout=600)
     ready = time.time() - t0
-    r = kc.execute_interactive(FIRST[name], timeout=600)
+    r = kc.execute_interactive(FIRST[name], timeout=600, output_hook=lambda m: None)
     first = time.time() - t0
     assert r["content"]["status"] == "ok", r["content"]
     trivial = []
     for code in TRIVIAL[name]:
         t = time.time()
-        r = kc.execute_interactive(code, timeout=600)
+        r = kc.execute_interactive(code, timeout=600, output_hook=lambda m: None)
         trivial.append(time.time() - t)
         assert r["content"]["status"] == "ok", r["content"]
     kc.stop_channels()
