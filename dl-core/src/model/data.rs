@@ -13,6 +13,10 @@ pub trait AsMatrix {
     fn shape_of(&self) -> Vec<usize>;
     /// The data as `(rows, columns)` f32; `None` if the array is not 1-D or 2-D.
     fn to_matrix(&self) -> Option<CowArray<'_, f32, Ix2>>;
+    /// The array as a trait object, so that `fit`, `evaluate` and `predict` are compiled once in
+    /// dl-core rather than again in every notebook cell that calls them.
+    #[doc(hidden)]
+    fn as_dyn(&self) -> &dyn AsMatrix;
 }
 
 impl<S, D> AsMatrix for ArrayBase<S, D>
@@ -39,12 +43,16 @@ where
         }
         Some(CowArray::from(v2.mapv(Scalar::to_f32)))
     }
+
+    fn as_dyn(&self) -> &dyn AsMatrix {
+        self
+    }
 }
 
 /// `x` as a matrix with `features` columns (if known), with an error that says what to do.
-pub(crate) fn input_matrix<'a, X: AsMatrix + ?Sized>(
+pub(crate) fn input_matrix<'a>(
     op: &'static str,
-    x: &'a X,
+    x: &'a dyn AsMatrix,
     features: Option<usize>,
 ) -> Result<CowArray<'a, f32, Ix2>> {
     let shape = x.shape_of();
@@ -77,9 +85,9 @@ pub(crate) fn input_matrix<'a, X: AsMatrix + ?Sized>(
 }
 
 /// `y` as a matrix with the rows of `x` and `width` columns.
-pub(crate) fn target_matrix<'a, Y: AsMatrix + ?Sized>(
+pub(crate) fn target_matrix<'a>(
     op: &'static str,
-    y: &'a Y,
+    y: &'a dyn AsMatrix,
     rows: usize,
     width: usize,
     what: &str,

@@ -99,6 +99,10 @@ impl Sequential {
         y: &Y,
         opts: FitOptions<'_>,
     ) -> Result<History> {
+        self.fit_dyn(x.as_dyn(), y.as_dyn(), opts)
+    }
+
+    fn fit_dyn(&mut self, x: &dyn AsMatrix, y: &dyn AsMatrix, opts: FitOptions<'_>) -> Result<History> {
         self.check_layers("fit")?;
         self.compiled("fit")?;
         check_batch_size("fit", opts.batch_size)?;

@@ -246,6 +246,10 @@ impl Sequential {
     /// # Errors
     /// As [`Sequential::predict`], and a batch size of 0.
     pub fn predict_with<X: AsMatrix + ?Sized>(&mut self, x: &X, batch_size: usize, verbose: u8) -> Result<Array2<f32>> {
+        self.predict_dyn(x.as_dyn(), batch_size, verbose)
+    }
+
+    fn predict_dyn(&mut self, x: &dyn AsMatrix, batch_size: usize, verbose: u8) -> Result<Array2<f32>> {
         self.check_layers("predict")?;
         check_batch_size("predict", batch_size)?;
         let xm = input_matrix("predict", x, self.input_dim())?;
@@ -293,6 +297,10 @@ impl Sequential {
         batch_size: usize,
         verbose: u8,
     ) -> Result<BTreeMap<String, f64>> {
+        self.evaluate_dyn(x.as_dyn(), y.as_dyn(), batch_size, verbose)
+    }
+
+    fn evaluate_dyn(&mut self, x: &dyn AsMatrix, y: &dyn AsMatrix, batch_size: usize, verbose: u8) -> Result<BTreeMap<String, f64>> {
         self.check_layers("evaluate")?;
         self.compiled("evaluate")?;
         check_batch_size("evaluate", batch_size)?;
@@ -305,10 +313,10 @@ impl Sequential {
     }
 
     /// Targets checked against the output width and the loss.
-    pub(crate) fn targets<'a, Y: AsMatrix + ?Sized>(
+    pub(crate) fn targets<'a>(
         &self,
         op: &'static str,
-        y: &'a Y,
+        y: &'a dyn AsMatrix,
         rows: usize,
     ) -> Result<ndarray::CowArray<'a, f32, Ix2>> {
         let c = self.compiled(op)?;
