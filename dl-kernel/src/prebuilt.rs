@@ -4,12 +4,12 @@
 //! evcxr compiles each cell as a crate in its working directory, with the dependencies under
 //! `target/`. A kernel that starts in an empty directory rebuilds dl-core and its dependencies
 //! (minutes). Instead, `dl-kernel install` (or the first kernel, if install did not) builds the
-//! template at `~/.cache/dl-kernel/<key>/work`, and each kernel copies it (`cp -a`, which keeps
-//! the modification times cargo's freshness checks use) into a private temporary directory, so
-//! several kernels can run at once. The key changes with the dl-kernel version, the Rust
-//! toolchain, dl-core's sources and the preload, so a stale template is never used. The template's
-//! `Cargo.lock` starts as the workspace's, so the versions are the tested ones and no network is
-//! needed.
+//! template at `~/.cache/dl-kernel/<key>/work`, and each kernel clones it (see [`workdir`]) into a
+//! private temporary directory, so several kernels can run at once. The key changes with the
+//! dl-kernel version, the Rust toolchain, dl-core's sources and the preload, so a stale template
+//! is never used; when a new one is built, the other keys' templates (about 400 MB each) are
+//! removed. The template's `Cargo.lock` starts as the workspace's, so the versions are the tested
+//! ones and no network is needed.
 
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
@@ -146,7 +146,28 @@ pub fn ensure_template(progress: &mut dyn FnMut(&str)) -> Result<PathBuf> {
     }
     let result = build_template(&dir, progress);
     let _ = std::fs::remove_file(&lock);
-    result.map(|_| dir)
+    result?;
+    prune_other_templates(&cache_root(), &dir);
+    Ok(dir)
+}
+
+/// Removes the templates of other keys (an older dl-core or toolchain) and builds abandoned by a
+/// dead process. Running kernels are unaffected: their working directories are separate trees.
+fn prune_other_templates(root: &Path, keep: &Path) {
+    let Ok(rd) = std::fs::read_dir(root) else { return };
+    for e in rd.flatten() {
+        let p = e.path();
+        let is_key = e.file_name().to_str().is_some_and(|n| n.len() == 16 && n.bytes().all(|b| b.is_ascii_hexdigit()));
+        if !is_key || p == keep || !p.is_dir() {
+            continue;
+        }
+        let holder = std::fs::read_to_string(p.join("lock")).unwrap_or_default();
+        let building = !holder.trim().is_empty() && Path::new(&format!("/proc/{}", holder.trim())).exists();
+        if !building {
+            log::info!("removing the old template {}", p.display());
+            let _ = std::fs::remove_dir_all(&p);
+        }
+    }
 }
 
 fn build_template(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<()> {
@@ -222,9 +243,9 @@ fn clone_tree(src: &Path, dst: &Path, root: &Path) -> std::io::Result<()> {
         }
         if e.file_type()?.is_dir() {
             clone_tree(&from, &to, root)?;
-        } else if is_dependency_artifact(&rel) {
-            std::fs::hard_link(&from, &to)?;
-        } else {
+        } else if !(is_dependency_artifact(&rel) && std::fs::hard_link(&from, &to).is_ok()) {
+            // Not an artifact, or the temporary directory is on another file system (a tmpfs
+            // `/tmp`), where hard links cannot go: a copy that keeps the modification time.
             std::fs::copy(&from, &to)?;
             let modified = e.metadata()?.modified()?;
             std::fs::File::options().write(true).open(&to)?.set_modified(modified)?;
@@ -253,5 +274,73 @@ fn is_dependency_artifact(rel: &str) -> bool {
         ["target", "debug", rest @ ..] => !rest.contains(&".fingerprint"),
         ["target", _triple, ..] => in_profile(2),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pruning_keeps_the_current_template_and_builds_in_progress() {
+        let root = std::env::temp_dir().join(format!("dl-prune-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let dir = |name: &str| {
+            let d = root.join(name);
+            std::fs::create_dir_all(d.join("work")).unwrap();
+            d
+        };
+        let keep = dir("00000000000000aa");
+        std::fs::write(keep.join("ready"), "").unwrap();
+        let old = dir("00000000000000bb");
+        std::fs::write(old.join("ready"), "").unwrap();
+        let abandoned = dir("00000000000000cc");
+        std::fs::write(abandoned.join("lock"), "999999999").unwrap();
+        let building = dir("00000000000000dd");
+        std::fs::write(building.join("lock"), std::process::id().to_string()).unwrap();
+        let unrelated = dir("not-a-template");
+
+        prune_other_templates(&root, &keep);
+
+        assert!(keep.join("ready").exists());
+        assert!(!old.exists(), "a template of another key is removed");
+        assert!(!abandoned.exists(), "a build whose process died is removed");
+        assert!(building.exists(), "a build in progress is left alone");
+        assert!(unrelated.exists(), "only key-named directories are touched");
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn cloning_to_another_file_system_copies_instead_of_linking() {
+        use std::os::unix::fs::MetadataExt;
+        let shm = Path::new("/dev/shm");
+        let src = std::env::temp_dir().join(format!("dl-clone-src-{}", std::process::id()));
+        if !shm.is_dir() || shm.metadata().unwrap().dev() == std::env::temp_dir().metadata().unwrap().dev() {
+            eprintln!("no second file system to clone onto; skipped");
+            return;
+        }
+        let dst = shm.join(format!("dl-clone-dst-{}", std::process::id()));
+        let artifact = "target/debug/deps/libx-1.rlib";
+        std::fs::create_dir_all(src.join("target/debug/deps")).unwrap();
+        std::fs::write(src.join(artifact), "rlib").unwrap();
+        std::fs::write(src.join("Cargo.lock"), "lock").unwrap();
+
+        clone_tree(&src, &dst, &src).unwrap();
+
+        assert_eq!(std::fs::read_to_string(dst.join(artifact)).unwrap(), "rlib");
+        assert_eq!(std::fs::read_to_string(dst.join("Cargo.lock")).unwrap(), "lock");
+        let (a, b) = (src.join(artifact).metadata().unwrap(), dst.join(artifact).metadata().unwrap());
+        assert_eq!(a.modified().unwrap(), b.modified().unwrap(), "cargo's freshness checks need the time kept");
+        std::fs::remove_dir_all(&src).unwrap();
+        std::fs::remove_dir_all(&dst).unwrap();
+    }
+
+    #[test]
+    fn only_files_cargo_never_rewrites_are_shared() {
+        assert!(is_dependency_artifact("target/debug/deps/libndarray-0123.rlib"));
+        assert!(is_dependency_artifact("target/x86_64-unknown-linux-gnu/debug/deps/libfoo.rlib"));
+        assert!(!is_dependency_artifact("target/debug/.fingerprint/ndarray-0123/lib-ndarray"));
+        assert!(!is_dependency_artifact("Cargo.lock"));
+        assert!(!is_dependency_artifact("src/lib.rs"));
     }
 }
