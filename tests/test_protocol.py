@@ -1,5 +1,6 @@
 """The kernel against real Jupyter clients (jupyter_client, nbclient): failures, aborts, rich
 output, security of the wire, interrupts."""
+import multiprocessing
 import os
 import re
 import tempfile
@@ -76,6 +77,32 @@ def test_an_error_returned_with_question_mark_fails_the_cell(kernel):
     assert reply["ename"] == "Error" and "test_split must be in [0, 1)" in reply["evalue"]
     errors = [m for m in outputs if m["msg_type"] == "error"]
     assert len(errors) == 1
+
+
+def _spin(stop):
+    while not stop.is_set():
+        pass
+
+
+def test_question_mark_errors_keep_their_text_on_a_busy_machine(kernel):
+    """A `?` error's text reaches the kernel through the cell process's stderr, another pipe than
+    its stdout and the end of the cell; on a loaded machine the two arrive in either order, and
+    the error must still be the reply's evalue (a notebook run once showed only "the cell
+    returned an error through `?`" after a download message on stdout)."""
+    _, kc = kernel
+    stop = multiprocessing.Event()
+    hogs = [multiprocessing.Process(target=_spin, args=(stop,)) for _ in range(6 * (os.cpu_count() or 2))]
+    for h in hogs:
+        h.start()
+    try:
+        for i in range(20):
+            reply, _ = run(kc, f'println!("parsing"); let r{i}: u8 = "x{i}".parse::<u8>()?;')
+            assert reply["status"] == "error", reply
+            assert reply["evalue"] == "invalid digit found in string", reply
+    finally:
+        stop.set()
+        for h in hogs:
+            h.join()
 
 
 def test_compile_errors_are_one_error_with_the_diagnostic(kernel):

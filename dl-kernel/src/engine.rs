@@ -85,8 +85,8 @@ pub struct Engine {
     outputs: EvalContextOutputs,
     busy: Arc<AtomicBool>,
     generation: Arc<AtomicU64>,
-    /// stderr lines since the cell's last stdout line (the error a `?` returned).
-    last_stderr: Vec<String>,
+    /// The cell's last burst of stderr lines (the error a `?` returned).
+    last_stderr: StderrBurst,
     /// Keeps the evcxr working directory alive (it holds the prebuilt dependencies).
     _workdir: prebuilt::Workdir,
 }
@@ -129,7 +129,7 @@ impl Engine {
             outputs,
             busy: Arc::new(AtomicBool::new(false)),
             generation: Arc::new(AtomicU64::new(0)),
-            last_stderr: Vec::new(),
+            last_stderr: StderrBurst::default(),
             _workdir: workdir,
         };
         let t = Instant::now();
@@ -172,8 +172,12 @@ impl Engine {
         if let Some(line) = line {
             let survived = self.ctx.variables_and_types().any(|(n, _)| n == SENTINEL_VAR);
             if let (Outcome::Ok, false) = (&result.outcome, survived) {
-                // Returned early through `?`: evcxr printed the error to stderr.
-                result.outcome = early_return(&self.last_stderr);
+                // Returned early through `?`: evcxr printed the error to stderr, which reaches us
+                // through another thread than the end of the cell, later on a busy machine.
+                if self.last_stderr.lines.is_empty() {
+                    self.await_stderr(Duration::from_secs(3), on_event);
+                }
+                result.outcome = early_return(&self.last_stderr.lines);
             }
             if let Outcome::Error { traceback, evalue, .. } = &mut result.outcome {
                 for t in traceback.iter_mut().chain(std::iter::once(evalue)) {
@@ -205,10 +209,21 @@ impl Engine {
         result.outcome = Outcome::Error { ename: "KeyboardInterrupt".into(), evalue: msg.clone(), traceback: vec![format!("KeyboardInterrupt: {msg}")] };
     }
 
+    /// Waits up to `limit` for stderr lines that are known to be on their way, then for a
+    /// moment of quiet, forwarding them and keeping them as the error text.
+    fn await_stderr(&mut self, limit: Duration, on_event: &mut dyn FnMut(Event)) {
+        let mut wait = limit;
+        while let Ok(line) = self.outputs.stderr.recv_timeout(wait) {
+            on_event(Event::Stderr(format!("{line}\n")));
+            self.last_stderr.push(line);
+            wait = Duration::from_millis(50);
+        }
+    }
+
     fn run_raw(&mut self, code: &str, on_event: &mut dyn FnMut(Event)) -> CellResult {
         self.busy.store(true, Ordering::SeqCst);
         let mut panic: Option<(String, String)> = None;
-        let mut stderr_tail: Vec<String> = Vec::new();
+        let mut stderr_tail = StderrBurst::default();
         let (done_tx, done_rx) = crossbeam_channel::bounded(1);
         let Engine { ctx, outputs, .. } = self;
         let result = std::thread::scope(|scope| {
@@ -229,7 +244,6 @@ impl Engine {
                         None => on_event(Event::Stdout(format!("{line}\n"))),
                     }
                 } else {
-                    stderr_tail.clear();
                     on_event(Event::Stdout(format!("{line}\n")));
                 }
             };
@@ -299,6 +313,29 @@ fn parse_marker(json: &str) -> Option<Marker> {
         "update" => Some(Marker::Display(Event::Display { id, data, update: true })),
         "clear" => Some(Marker::Display(Event::Clear { wait: data.get("wait").is_some_and(|w| w == "true") })),
         _ => None,
+    }
+}
+
+/// The last burst of stderr lines: lines that arrive within [`StderrBurst::GAP`] of each other.
+/// A `?` error is printed at once, after anything the cell printed earlier. Lines on stdout are
+/// no boundary: they come through another pipe and thread, and arrive before or after the
+/// stderr lines printed around them.
+#[derive(Default)]
+struct StderrBurst {
+    lines: Vec<String>,
+    last: Option<Instant>,
+}
+
+impl StderrBurst {
+    const GAP: Duration = Duration::from_millis(250);
+
+    fn push(&mut self, line: String) {
+        let now = Instant::now();
+        if self.last.is_some_and(|t| now.duration_since(t) > Self::GAP) {
+            self.lines.clear();
+        }
+        self.last = Some(now);
+        self.lines.push(line);
     }
 }
 
