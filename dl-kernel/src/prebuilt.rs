@@ -224,11 +224,32 @@ impl Drop for Workdir {
 /// When the template cannot be built or copied.
 pub fn workdir(progress: &mut dyn FnMut(&str)) -> Result<Workdir> {
     let template = ensure_template(progress)?.join("work");
+    prune_abandoned_workdirs(&std::env::temp_dir());
     let dir = std::env::temp_dir().join(format!("dl-kernel-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()));
     let w = Workdir { dir };
     clone_tree(&template, w.path(), &template).with_context(|| format!("copying {} to {}", template.display(), w.path().display()))?;
     std::fs::create_dir_all(w.path().join("session"))?;
     Ok(w)
+}
+
+/// Removes the working directories of kernels that died without cleaning up (killed by
+/// `SIGKILL`, as `jupyter_client` does when a kernel is slow to shut down, or by the OOM killer):
+/// each is a few hundred megabytes. A directory is named `dl-kernel-<pid>-<uuid>`; it is kept
+/// while a process with that id runs. Only where `/proc` tells which processes run.
+fn prune_abandoned_workdirs(tmp: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(rd) = std::fs::read_dir(tmp) else { return };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some((pid, id)) = name.strip_prefix("dl-kernel-").and_then(|r| r.split_once('-')) else { continue };
+        let ours = pid.parse::<u32>().is_ok() && id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit());
+        if ours && !Path::new("/proc").join(pid).exists() && e.path().is_dir() {
+            log::info!("removing the working directory of a dead kernel: {}", e.path().display());
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 fn clone_tree(src: &Path, dst: &Path, root: &Path) -> std::io::Result<()> {
@@ -308,6 +329,23 @@ mod tests {
         assert!(building.exists(), "a build in progress is left alone");
         assert!(unrelated.exists(), "only key-named directories are touched");
         std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn working_directories_of_dead_kernels_are_removed_and_live_ones_kept() {
+        let tmp = std::env::temp_dir().join(format!("dl-prune-work-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        let id = "0123456789abcdef0123456789abcdef";
+        let dead = tmp.join(format!("dl-kernel-999999999-{id}"));
+        let live = tmp.join(format!("dl-kernel-{}-{id}", std::process::id()));
+        let other = tmp.join("dl-kernel-999999999-notours");
+        for d in [&dead, &live, &other] {
+            std::fs::create_dir_all(d.join("target")).unwrap();
+        }
+        prune_abandoned_workdirs(&tmp);
+        assert!(!dead.exists(), "a dead kernel's directory stays");
+        assert!(live.exists() && other.exists());
+        std::fs::remove_dir_all(&tmp).unwrap();
     }
 
     #[test]

@@ -361,7 +361,7 @@ pub fn save_npy<T: Element, S: Data<Elem = T>, D: Dimension>(path: impl AsRef<Pa
 pub struct NpzWriter {
     path: PathBuf,
     tmp: PathBuf,
-    zip: Option<npyz::npz::NpzWriter<std::io::BufWriter<std::fs::File>>>,
+    zip: Option<zip::ZipWriter<std::io::BufWriter<std::fs::File>>>,
     compressed: bool,
 }
 
@@ -374,7 +374,8 @@ impl NpzWriter {
     pub fn create(path: impl AsRef<Path>) -> Result<NpzWriter> {
         let path = path.as_ref().to_path_buf();
         let tmp = temp_path(&path);
-        let zip = npyz::npz::NpzWriter::create(&tmp).map_err(|e| Error::io("NpzWriter::create", &tmp, e))?;
+        let file = std::fs::File::create(&tmp).map_err(|e| Error::io("NpzWriter::create", &tmp, e))?;
+        let zip = zip::ZipWriter::new(std::io::BufWriter::new(file));
         Ok(NpzWriter { path, tmp, zip: Some(zip), compressed: false })
     }
 
@@ -394,7 +395,8 @@ impl NpzWriter {
         let shape: Vec<u64> = a.shape().iter().map(|&d| d as u64).collect();
         let zip = self.zip.as_mut().expect("finish consumes the writer");
         let res = (|| {
-            let mut w = zip.array::<T>(name, options)?.default_dtype().shape(&shape).begin_nd()?;
+            zip.start_file(format!("{name}.npy"), options)?;
+            let mut w = npyz::WriteOptions::new().default_dtype().shape(&shape).writer(&mut *zip).begin_nd()?;
             w.extend(a.iter().copied())?;
             w.finish()
         })();
@@ -408,7 +410,7 @@ impl NpzWriter {
     /// When the archive cannot be completed or renamed.
     pub fn finish(mut self) -> Result<()> {
         let mut zip = self.zip.take().expect("finish called once");
-        let mut inner = zip.zip_writer().finish().map_err(|e| Error::io("NpzWriter::finish", &self.tmp, e.into()))?;
+        let mut inner = zip.finish().map_err(|e| Error::io("NpzWriter::finish", &self.tmp, e.into()))?;
         std::io::Write::flush(&mut inner).map_err(|e| Error::io("NpzWriter::finish", &self.tmp, e))?;
         drop(inner);
         std::fs::rename(&self.tmp, &self.path).map_err(|e| Error::io("NpzWriter::finish", &self.path, e))

@@ -59,7 +59,7 @@ fn check(hidden: Activation, out: Activation, loss: Loss, units: usize) {
             let grads: Vec<f32> =
                 if param == 0 { layers[li].kernel_grad.iter().copied().collect() } else { layers[li].bias_grad.to_vec() };
             for (i, &g) in grads.iter().enumerate() {
-                let mut at = |delta: f32, layers: &mut Vec<Dense>| {
+                let at = |delta: f32, layers: &mut Vec<Dense>| {
                     let p = if param == 0 {
                         &mut layers[li].kernel.as_slice_mut().unwrap()[i]
                     } else {
