@@ -133,9 +133,7 @@ pub fn ensure_template(progress: &mut dyn FnMut(&str)) -> Result<PathBuf> {
             }
             Err(_) if ready.exists() => return Ok(dir),
             Err(_) => {
-                let holder = std::fs::read_to_string(&lock).unwrap_or_default();
-                let alive = !holder.trim().is_empty() && Path::new(&format!("/proc/{}", holder.trim())).exists();
-                if !alive {
+                if !process_runs(&std::fs::read_to_string(&lock).unwrap_or_default()) {
                     let _ = std::fs::remove_file(&lock);
                     continue;
                 }
@@ -161,13 +159,17 @@ fn prune_other_templates(root: &Path, keep: &Path) {
         if !is_key || p == keep || !p.is_dir() {
             continue;
         }
-        let holder = std::fs::read_to_string(p.join("lock")).unwrap_or_default();
-        let building = !holder.trim().is_empty() && Path::new(&format!("/proc/{}", holder.trim())).exists();
-        if !building {
+        if !process_runs(&std::fs::read_to_string(p.join("lock")).unwrap_or_default()) {
             log::info!("removing the old template {}", p.display());
             let _ = std::fs::remove_dir_all(&p);
         }
     }
+}
+
+/// Whether a process with this id (as text, e.g. a lock file's contents) runs, per `/proc`.
+fn process_runs(pid: &str) -> bool {
+    let pid = pid.trim();
+    !pid.is_empty() && Path::new("/proc").join(pid).exists()
 }
 
 fn build_template(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<()> {
@@ -245,7 +247,7 @@ fn prune_abandoned_workdirs(tmp: &Path) {
         let name = e.file_name().to_string_lossy().into_owned();
         let Some((pid, id)) = name.strip_prefix("dl-kernel-").and_then(|r| r.split_once('-')) else { continue };
         let ours = pid.parse::<u32>().is_ok() && id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit());
-        if ours && !Path::new("/proc").join(pid).exists() && e.path().is_dir() {
+        if ours && !process_runs(pid) && e.path().is_dir() {
             log::info!("removing the working directory of a dead kernel: {}", e.path().display());
             let _ = std::fs::remove_dir_all(e.path());
         }

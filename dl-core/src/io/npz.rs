@@ -101,16 +101,7 @@ impl NpArray {
     /// # Errors
     /// As [`NpArray::to`].
     pub fn into_array<T: Element, D: Dimension>(self) -> Result<ndarray::Array<T, D>> {
-        let a = T::convert_owned(self)?;
-        let shape = a.shape().to_vec();
-        a.into_dimensionality::<D>().map_err(|_| {
-            Error::shape(
-                "NpArray::into_array",
-                format!("the array has {} dimensions", shape.len()),
-                &shape,
-                format!("{} dimensions", D::NDIM.map_or("any".to_string(), |n| n.to_string())),
-            )
-        })
+        with_dimension("NpArray::into_array", T::convert_owned(self)?)
     }
 
     /// The array converted to `T` with dimension `D`.
@@ -122,17 +113,21 @@ impl NpArray {
     /// # Errors
     /// When a value cannot be represented in `T`, or the number of dimensions is not `D`'s.
     pub fn to<T: Element, D: Dimension>(&self) -> Result<ndarray::Array<T, D>> {
-        let a = T::convert(self)?;
-        let shape = a.shape().to_vec();
-        a.into_dimensionality::<D>().map_err(|_| {
-            Error::shape(
-                "NpArray::to",
-                format!("the array has {} dimensions", shape.len()),
-                &shape,
-                format!("{} dimensions", D::NDIM.map_or("any".to_string(), |n| n.to_string())),
-            )
-        })
+        with_dimension("NpArray::to", T::convert(self)?)
     }
+}
+
+/// `a` as an array of dimension `D`, or an error (for `op`) naming both dimension counts.
+fn with_dimension<T, D: Dimension>(op: &'static str, a: ArrayD<T>) -> Result<ndarray::Array<T, D>> {
+    let shape = a.shape().to_vec();
+    a.into_dimensionality::<D>().map_err(|_| {
+        Error::shape(
+            op,
+            format!("the array has {} dimensions", shape.len()),
+            &shape,
+            format!("{} dimensions", D::NDIM.map_or("any".to_string(), |n| n.to_string())),
+        )
+    })
 }
 
 /// Element types an [`NpArray`] converts to and [`NpzWriter`] writes.
