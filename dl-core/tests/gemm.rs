@@ -119,6 +119,40 @@ fn large_prime_shapes_match_reference_on_one_and_all_threads() {
     });
 }
 
+/// The last columns of C can be narrower than the kernel's tile: 1024 = 21·48 + 16 and
+/// 512 = 10·48 + 32 end the 8 × 48 kernel with its 16- and 32-wide variants, 208 = 6·32 + 16
+/// ends the 12 × 32 kernel with its 16-wide one, and 1000 = 20·48 + 40 and 1008 = 21·48 check
+/// a padded edge and no edge.
+#[test]
+fn last_columns_narrower_than_the_tile_match_reference() {
+    let mut rng = Rng::new(6);
+    for_each_level(|| {
+        for &(m, k, n) in &[(17, 40, 1024), (24, 33, 512), (24, 30, 208), (19, 21, 1000), (24, 30, 1008)] {
+            all_layouts(&mut rng, m, k, n, "narrow edge");
+        }
+    });
+}
+
+/// Above `PACK_MIN_MACS` (2^28 multiply-adds) both operands are packed: this shape spans
+/// three depth slabs (`KC` = 512) and three column blocks (`NC` = 336), with edge tiles on both
+/// sides, and α, β other than 1 and 0 reach the kernels that write C from their registers.
+#[test]
+fn big_packed_products_over_several_slabs_and_blocks_match_reference() {
+    let mut rng = Rng::new(5);
+    let (m, k, n) = (389, 1109, 653);
+    assert!(m * k * n > 1 << 28);
+    let a = random(&mut rng, m, k);
+    let b = random(&mut rng, k, n);
+    let mut c0 = random(&mut rng, m, n);
+    let two = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    for_each_level(|| {
+        check(-0.5, a.view(), b.view(), 1.5, &c0, "packed, α=-0.5, β=1.5");
+        two.install(|| check(1.0, a.view(), b.view(), 1.0, &c0, "packed, 2 threads, β=1"));
+    });
+    c0.fill(f32::NAN);
+    for_each_level(|| check(2.0, a.view(), b.view(), 0.0, &c0, "packed, β=0 over NaN"));
+}
+
 #[test]
 fn the_course_shapes_match_reference() {
     let mut rng = Rng::new(4);

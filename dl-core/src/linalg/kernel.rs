@@ -3,7 +3,8 @@
 //! A micro-kernel computes one `MR × NR` tile of `A·B` over a depth `k`:
 //! `tile[i][j] = Σ_p A[i, p] · B[p, j]`, reading `A` through strides (`a[i·rsa + p·csa]`, packed
 //! or in place) and `B` as `k` rows of `NR` contiguous values `ldb` apart (`b[p·ldb + j]`; packed:
-//! `ldb = NR`). The tile is returned in a plain array; the caller (safe code) adds it into `C`.
+//! `ldb = NR`). A full tile goes into `C` straight from the registers (`α·tile + β·C`); edge
+//! tiles and transposed `C` go through a plain array that safe code adds in.
 //!
 //! | kernel       | tile    | registers                                  | when |
 //! |--------------|---------|--------------------------------------------|------|
@@ -89,6 +90,36 @@ pub(crate) trait MicroKernel: Copy + Send + Sync {
     /// If `a` or `b` is too short for those indices, or `ldb < NR`.
     #[allow(clippy::too_many_arguments)]
     fn run(self, k: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], ldb: usize, tile: &mut [f32; MAX_TILE]);
+
+    /// `C = α·(A·B tile) + β·C` for a block `c` of at most `MR × NR`: SIMD kernels write a full
+    /// row-major tile straight from their registers; any other block goes through `tile`.
+    ///
+    /// # Panics
+    /// As [`MicroKernel::run`].
+    #[allow(clippy::too_many_arguments)]
+    fn run_c(
+        self,
+        k: usize,
+        a: &[f32],
+        rsa: usize,
+        csa: usize,
+        b: &[f32],
+        ldb: usize,
+        c: ndarray::ArrayViewMut2<f32>,
+        alpha: f32,
+        beta: f32,
+        tile: &mut [f32; MAX_TILE],
+    ) {
+        self.run(k, a, rsa, csa, b, ldb, tile);
+        update_tile(c, tile, Self::NR, alpha, beta);
+    }
+}
+
+/// The row stride of `c` when it is a full `mr × nr` block with unit column stride, the shape
+/// the SIMD kernels write in place.
+fn full_tile(c: &ndarray::ArrayViewMut2<f32>, mr: usize, nr: usize) -> Option<usize> {
+    let (rs, cs) = (c.strides()[0], c.strides()[1]);
+    (c.dim() == (mr, nr) && cs == 1 && rs >= nr as isize).then_some(rs as usize)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -123,68 +154,82 @@ impl MicroKernel for Portable {
     }
 }
 
-/// AVX2 + FMA 6 × 16 kernel; exists only on CPUs that have both.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Avx2(());
+/// Defines a SIMD micro-kernel type: a zero-sized value that `new` hands out only when the CPU
+/// has `$level`, so that calling its `x86` function is always sound. `$raw::<MR, V>` computes an
+/// `MR × V·$lanes` tile; the full width is `NR`, and the narrower widths listed in `[$v]` serve
+/// the last columns of C (e.g. 1024 = 21 · 48 + 16 columns end with a 16-wide tile instead of a
+/// 48-wide one that would be two-thirds padding).
+macro_rules! simd_kernel {
+    ($(#[$doc:meta])* $name:ident, $level:expr, $mr:literal x $nr:literal, $raw:ident, $lanes:literal, [$($v:literal),*]) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug)]
+        pub(crate) struct $name(());
 
-impl Avx2 {
-    pub(crate) fn new() -> Option<Self> {
-        (detected() >= Isa::Avx2).then_some(Avx2(()))
-    }
+        impl $name {
+            pub(crate) fn new() -> Option<Self> {
+                (detected() >= $level).then_some($name(()))
+            }
+        }
+
+        impl MicroKernel for $name {
+            const MR: usize = $mr;
+            const NR: usize = $nr;
+            fn run(self, k: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], ldb: usize, tile: &mut [f32; MAX_TILE]) {
+                check_bounds(k, a, rsa, csa, $mr, b, ldb, $nr);
+                // SAFETY: values of this type exist only when the CPU has the kernel's level; the
+                // bounds of every read were checked above, and `tile` holds MR · NR <= MAX_TILE
+                // values written as MR rows NR apart.
+                unsafe { x86::$raw::<$mr, { $nr / $lanes }>(k, a.as_ptr(), rsa, csa, b.as_ptr(), ldb, tile.as_mut_ptr(), $nr, 1.0, 0.0) }
+            }
+
+            fn run_c(
+                self,
+                k: usize,
+                a: &[f32],
+                rsa: usize,
+                csa: usize,
+                b: &[f32],
+                ldb: usize,
+                mut c: ndarray::ArrayViewMut2<f32>,
+                alpha: f32,
+                beta: f32,
+                tile: &mut [f32; MAX_TILE],
+            ) {
+                let width = c.ncols().div_ceil($lanes) * $lanes;
+                check_bounds(k, a, rsa, csa, $mr, b, ldb, width);
+                let direct = full_tile(&c, $mr, width);
+                let (out, ldc, al, be) = match direct {
+                    Some(ldc) => (c.as_mut_ptr(), ldc, alpha, beta),
+                    None => (tile.as_mut_ptr(), $nr, 1.0, 0.0),
+                };
+                // SAFETY: as in `run`, for `width <= NR` columns of B; `out` is either `c`, a full
+                // MR × width view with unit column stride and rows `ldc` apart, or `tile`.
+                unsafe {
+                    match width / $lanes {
+                        $($v => x86::$raw::<$mr, $v>(k, a.as_ptr(), rsa, csa, b.as_ptr(), ldb, out, ldc, al, be),)*
+                        _ => unreachable!("a tile is at most NR wide"),
+                    }
+                }
+                if direct.is_none() {
+                    update_tile(c, tile, $nr, alpha, beta);
+                }
+            }
+        }
+    };
 }
 
-impl MicroKernel for Avx2 {
-    const MR: usize = 6;
-    const NR: usize = 16;
-    fn run(self, k: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], ldb: usize, tile: &mut [f32; MAX_TILE]) {
-        check_bounds(k, a, rsa, csa, 6, b, ldb, 16);
-        // SAFETY: `Avx2` values exist only when AVX2 and FMA were detected; the bounds of every
-        // access were checked above.
-        unsafe { x86::avx2_6x16(k, a.as_ptr(), rsa, csa, b.as_ptr(), ldb, tile.as_mut_ptr()) }
-    }
-}
-
-/// AVX-512F 8 × 48 kernel; exists only on CPUs with AVX-512F.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Avx512(());
-
-impl Avx512 {
-    pub(crate) fn new() -> Option<Self> {
-        (detected() >= Isa::Avx512).then_some(Avx512(()))
-    }
-}
-
-impl MicroKernel for Avx512 {
-    const MR: usize = 8;
-    const NR: usize = 48;
-    fn run(self, k: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], ldb: usize, tile: &mut [f32; MAX_TILE]) {
-        check_bounds(k, a, rsa, csa, 8, b, ldb, 48);
-        // SAFETY: `Avx512` values exist only when AVX-512F was detected; the bounds of every
-        // access were checked above.
-        unsafe { x86::avx512_8x48(k, a.as_ptr(), rsa, csa, b.as_ptr(), ldb, tile.as_mut_ptr()) }
-    }
-}
-
-/// AVX-512F 12 × 32 kernel, for widths that are multiples of 32 but not of 48 (64, 512, ...).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Avx512x32(());
-
-impl Avx512x32 {
-    pub(crate) fn new() -> Option<Self> {
-        (detected() >= Isa::Avx512).then_some(Avx512x32(()))
-    }
-}
-
-impl MicroKernel for Avx512x32 {
-    const MR: usize = 12;
-    const NR: usize = 32;
-    fn run(self, k: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], ldb: usize, tile: &mut [f32; MAX_TILE]) {
-        check_bounds(k, a, rsa, csa, 12, b, ldb, 32);
-        // SAFETY: `Avx512x32` values exist only when AVX-512F was detected; the bounds of every
-        // access were checked above.
-        unsafe { x86::avx512_12x32(k, a.as_ptr(), rsa, csa, b.as_ptr(), ldb, tile.as_mut_ptr()) }
-    }
-}
+simd_kernel!(
+    /// AVX2 + FMA 6 × 16 kernel; exists only on CPUs that have both.
+    Avx2, Isa::Avx2, 6 x 16, avx2_tile, 8, [1, 2]
+);
+simd_kernel!(
+    /// AVX-512F 8 × 48 kernel; exists only on CPUs with AVX-512F.
+    Avx512, Isa::Avx512, 8 x 48, avx512_tile, 16, [1, 2, 3]
+);
+simd_kernel!(
+    /// AVX-512F 12 × 32 kernel, for widths that are multiples of 32 but not of 48 (64, 512, ...).
+    Avx512x32, Isa::Avx512, 12 x 32, avx512_tile, 16, [1, 2]
+);
 
 /// An element-wise loop in plain Rust (optimizer update, activation) that [`vectorized`] runs
 /// compiled for the widest instruction set. Implementations must mark `run` `#[inline(always)]`:
@@ -206,18 +251,6 @@ pub fn vectorized<V: Vectorizable>(v: V) -> V::Output {
         Isa::Avx2 => unsafe { x86::with_avx2(v) },
         Isa::Portable => v.run(),
     }
-}
-
-/// Asks the CPU to bring the cache line holding `p` into L2. Never faults, whatever `p` is.
-#[inline(always)]
-pub(crate) fn prefetch(p: *const f32) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is only a hint; it never faults or changes memory, for any address.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T1 }>(p.cast::<i8>())
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
 }
 
 /// `Σ a[i]·b[i]` with the widest vectors available.
@@ -330,94 +363,64 @@ pub(crate) fn axpy_portable(s: f32, x: &[f32], y: &mut [f32]) {
 mod x86 {
     use std::arch::x86_64::*;
 
-    /// # Safety
-    /// The CPU must support AVX-512F. `a[i·rsa + p·csa]` for `i < 8`, `p < k` and
-    /// `b[p·ldb .. p·ldb + 48]` for `p < k` must be readable, `c[0 .. 384]` writable.
-    #[target_feature(enable = "avx512f")]
-    #[allow(clippy::too_many_arguments)]
-    pub(super) unsafe fn avx512_8x48(k: usize, a: *const f32, rsa: usize, csa: usize, b: *const f32, ldb: usize, c: *mut f32) {
-        let mut acc = [[_mm512_setzero_ps(); 3]; 8];
-        let rows: [*const f32; 8] = std::array::from_fn(|i| a.wrapping_add(i * rsa));
-        for p in 0..k {
-            // SAFETY: p < k, so b[p·ldb .. p·ldb + 48] and rows[i][p·csa] are in bounds (caller).
-            unsafe {
-                let bp = b.add(p * ldb);
-                let b0 = _mm512_loadu_ps(bp);
-                let b1 = _mm512_loadu_ps(bp.add(16));
-                let b2 = _mm512_loadu_ps(bp.add(32));
-                for i in 0..8 {
-                    let ai = _mm512_set1_ps(*rows[i].add(p * csa));
-                    acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
-                    acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
-                    acc[i][2] = _mm512_fmadd_ps(ai, b2, acc[i][2]);
+    /// Defines `$name::<R, V>`: `C = α·A·B + β·C` for an `R × $lanes·V` tile held in `R·V`
+    /// vector accumulators — per step of the depth, `V` loads of B, `R` broadcasts of A and
+    /// `R·V` FMAs — then `C = α·acc + β·C` from the registers (C is not read when β is 0).
+    macro_rules! tile_kernel {
+        ($name:ident, $features:literal, $vec:ty, $lanes:literal, $zero:ident, $load:ident, $splat:ident, $fma:ident, $mul:ident, $store:ident) => {
+            /// # Safety
+            #[doc = concat!("The CPU must support ", $features, ". `a[i·rsa + p·csa]` for `i < R`, `p < k` and")]
+            #[doc = concat!("`b[p·ldb .. p·ldb + ", $lanes, "·V]` for `p < k` must be readable, `c[i·ldc .. i·ldc + ", $lanes, "·V]`")]
+            /// for `i < R` writable (and readable unless `beta` is 0).
+            #[target_feature(enable = $features)]
+            #[allow(clippy::too_many_arguments)]
+            pub(super) unsafe fn $name<const R: usize, const V: usize>(
+                k: usize,
+                a: *const f32,
+                rsa: usize,
+                csa: usize,
+                b: *const f32,
+                ldb: usize,
+                c: *mut f32,
+                ldc: usize,
+                alpha: f32,
+                beta: f32,
+            ) {
+                let mut acc: [[$vec; V]; R] = [[$zero(); V]; R];
+                let rows: [*const f32; R] = std::array::from_fn(|i| a.wrapping_add(i * rsa));
+                let mut bv: [$vec; V] = [$zero(); V];
+                for p in 0..k {
+                    // SAFETY: p < k, so b[p·ldb ..][..lanes·V] and rows[i][p·csa] are in bounds (caller).
+                    unsafe {
+                        let bp = b.add(p * ldb);
+                        for (v, x) in bv.iter_mut().enumerate() {
+                            *x = $load(bp.add($lanes * v));
+                        }
+                        for (row, acc) in rows.iter().zip(acc.iter_mut()) {
+                            let ai = $splat(*row.add(p * csa));
+                            for (x, a) in bv.iter().zip(acc.iter_mut()) {
+                                *a = $fma(ai, *x, *a);
+                            }
+                        }
+                    }
+                }
+                let (al, be) = ($splat(alpha), $splat(beta));
+                for (i, row) in acc.iter().enumerate() {
+                    for (v, r) in row.iter().enumerate() {
+                        // SAFETY: i < R and v < V: inside the block the caller guarantees.
+                        unsafe {
+                            let p = c.add(i * ldc + v * $lanes);
+                            let x = $mul(al, *r);
+                            $store(p, if beta == 0.0 { x } else { $fma(be, $load(p), x) });
+                        }
+                    }
                 }
             }
-        }
-        for (i, row) in acc.iter().enumerate() {
-            for (v, r) in row.iter().enumerate() {
-                // SAFETY: i·48 + v·16 + 16 <= 384 (caller guarantees 384 writable values).
-                unsafe { _mm512_storeu_ps(c.add(i * 48 + v * 16), *r) };
-            }
-        }
+        };
     }
 
-    /// # Safety
-    /// The CPU must support AVX-512F. `a[i·rsa + p·csa]` for `i < 12`, `p < k` and
-    /// `b[p·ldb .. p·ldb + 32]` for `p < k` must be readable, `c[0 .. 384]` writable.
-    #[target_feature(enable = "avx512f")]
-    #[allow(clippy::too_many_arguments)]
-    pub(super) unsafe fn avx512_12x32(k: usize, a: *const f32, rsa: usize, csa: usize, b: *const f32, ldb: usize, c: *mut f32) {
-        let mut acc = [[_mm512_setzero_ps(); 2]; 12];
-        let rows: [*const f32; 12] = std::array::from_fn(|i| a.wrapping_add(i * rsa));
-        for p in 0..k {
-            // SAFETY: p < k, so b[p·ldb .. p·ldb + 32] and rows[i][p·csa] are in bounds (caller).
-            unsafe {
-                let bp = b.add(p * ldb);
-                let b0 = _mm512_loadu_ps(bp);
-                let b1 = _mm512_loadu_ps(bp.add(16));
-                for i in 0..12 {
-                    let ai = _mm512_set1_ps(*rows[i].add(p * csa));
-                    acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
-                    acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
-                }
-            }
-        }
-        for (i, row) in acc.iter().enumerate() {
-            for (v, r) in row.iter().enumerate() {
-                // SAFETY: i·32 + v·16 + 16 <= 384 (caller guarantees 384 writable values).
-                unsafe { _mm512_storeu_ps(c.add(i * 32 + v * 16), *r) };
-            }
-        }
-    }
-
-    /// # Safety
-    /// The CPU must support AVX2 and FMA. `a[i·rsa + p·csa]` for `i < 6`, `p < k` and
-    /// `b[p·ldb .. p·ldb + 16]` for `p < k` must be readable, `c[0 .. 96]` writable.
-    #[target_feature(enable = "avx2,fma")]
-    #[allow(clippy::too_many_arguments)]
-    pub(super) unsafe fn avx2_6x16(k: usize, a: *const f32, rsa: usize, csa: usize, b: *const f32, ldb: usize, c: *mut f32) {
-        let mut acc = [[_mm256_setzero_ps(); 2]; 6];
-        let rows: [*const f32; 6] = std::array::from_fn(|i| a.wrapping_add(i * rsa));
-        for p in 0..k {
-            // SAFETY: p < k, so b[p·ldb .. p·ldb + 16] and rows[i][p·csa] are in bounds (caller).
-            unsafe {
-                let bp = b.add(p * ldb);
-                let b0 = _mm256_loadu_ps(bp);
-                let b1 = _mm256_loadu_ps(bp.add(8));
-                for i in 0..6 {
-                    let ai = _mm256_set1_ps(*rows[i].add(p * csa));
-                    acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
-                    acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
-                }
-            }
-        }
-        for (i, row) in acc.iter().enumerate() {
-            for (v, r) in row.iter().enumerate() {
-                // SAFETY: i·16 + v·8 + 8 <= 96 (caller guarantees 96 writable values).
-                unsafe { _mm256_storeu_ps(c.add(i * 16 + v * 8), *r) };
-            }
-        }
-    }
+    tile_kernel!(avx512_tile, "avx512f", __m512, 16, _mm512_setzero_ps, _mm512_loadu_ps, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_mul_ps, _mm512_storeu_ps);
+    tile_kernel!(avx2_tile, "avx2,fma", __m256, 8, _mm256_setzero_ps, _mm256_loadu_ps, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_mul_ps, _mm256_storeu_ps);
 
     /// # Safety
     /// The CPU must support AVX-512F.
@@ -523,9 +526,6 @@ mod x86 {
     pub(super) unsafe fn with_avx2<V: super::Vectorizable>(v: V) -> V::Output {
         v.run()
     }
-    pub(super) unsafe fn avx512_12x32(_: usize, _: *const f32, _: usize, _: usize, _: *const f32, _: usize, _: *mut f32) {
-        unreachable!("no AVX-512 off x86_64")
-    }
     pub(super) unsafe fn update_avx512(c: ndarray::ArrayViewMut2<f32>, tile: &[f32; super::MAX_TILE], nr: usize, alpha: f32, beta: f32) {
         super::update_portable(c, tile, nr, alpha, beta)
     }
@@ -538,10 +538,12 @@ mod x86 {
     pub(super) unsafe fn fma_loop_avx2(_: usize) -> f32 {
         unreachable!("no AVX2 off x86_64")
     }
-    pub(super) unsafe fn avx512_8x48(_: usize, _: *const f32, _: usize, _: usize, _: *const f32, _: usize, _: *mut f32) {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn avx512_tile<const R: usize, const V: usize>(_: usize, _: *const f32, _: usize, _: usize, _: *const f32, _: usize, _: *mut f32, _: usize, _: f32, _: f32) {
         unreachable!("no AVX-512 off x86_64")
     }
-    pub(super) unsafe fn avx2_6x16(_: usize, _: *const f32, _: usize, _: usize, _: *const f32, _: usize, _: *mut f32) {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn avx2_tile<const R: usize, const V: usize>(_: usize, _: *const f32, _: usize, _: usize, _: *const f32, _: usize, _: *mut f32, _: usize, _: f32, _: f32) {
         unreachable!("no AVX2 off x86_64")
     }
     pub(super) unsafe fn dot_avx512(a: &[f32], b: &[f32]) -> f32 {

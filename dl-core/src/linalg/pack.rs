@@ -97,26 +97,36 @@ pub(crate) fn pack_a(a: ArrayView2<f32>, mr: usize, buf: &mut [f32]) -> (usize, 
     if column_major { (1, mr) } else { (kc, 1) }
 }
 
-/// `dst[p·w + i] = src(i)[p]` for `i < h`, `p < kc`, zero for `h <= i < w`: a transpose done in
-/// chunks of 16 steps, so that reads run along each source and writes along `dst`.
+/// `dst[p·w + i] = src(i)[p]` for `i < h`, `p < kc`, zero for `h <= i < w`: a transpose. With
+/// contiguous sources it runs over slices taken once, in chunks of 16 steps, so that reads run
+/// along each source and writes along `dst`.
 fn interleave<'a>(src: impl Fn(usize) -> ndarray::ArrayView1<'a, f32>, h: usize, kc: usize, w: usize, dst: &mut [f32]) {
     const Q: usize = 16;
-    let mut tmp = [[0.0f32; Q]; 64];
-    debug_assert!(w <= 64);
-    for p0 in (0..kc).step_by(Q) {
-        let q = Q.min(kc - p0);
-        for (i, t) in tmp.iter_mut().enumerate().take(h) {
-            let v = src(i);
-            match v.as_slice() {
-                Some(s) => t[..q].copy_from_slice(&s[p0..p0 + q]),
-                None => t[..q].iter_mut().enumerate().for_each(|(j, d)| *d = v[p0 + j]),
+    debug_assert!(w <= 64 && h <= w);
+    let mut cols: [&[f32]; 64] = [&[]; 64];
+    for (i, col) in cols.iter_mut().enumerate().take(h) {
+        match src(i).to_slice() {
+            Some(s) => *col = &s[..kc],
+            None => {
+                // Strided sources (rare): element by element.
+                for p in 0..kc {
+                    let row = &mut dst[p * w..p * w + w];
+                    row.iter_mut().enumerate().for_each(|(i, d)| *d = if i < h { src(i)[p] } else { 0.0 });
+                }
+                return;
             }
         }
-        for j in 0..q {
-            let row = &mut dst[(p0 + j) * w..(p0 + j) * w + w];
-            for (i, d) in row.iter_mut().enumerate() {
-                *d = if i < h { tmp[i][j] } else { 0.0 };
+    }
+    for p0 in (0..kc).step_by(Q) {
+        let q = Q.min(kc - p0);
+        let block = &mut dst[p0 * w..(p0 + q) * w];
+        for (i, col) in cols.iter().enumerate().take(h) {
+            for (j, &v) in col[p0..p0 + q].iter().enumerate() {
+                block[j * w + i] = v;
             }
+        }
+        if h < w {
+            block.chunks_exact_mut(w).for_each(|row| row[h..].fill(0.0));
         }
     }
 }
