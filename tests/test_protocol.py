@@ -1,9 +1,12 @@
 """The kernel against real Jupyter clients (jupyter_client, nbclient): failures, aborts, rich
 output, security of the wire, interrupts."""
+import functools
+import http.server
 import multiprocessing
 import os
 import re
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -269,3 +272,42 @@ def test_history_is_complete_and_comms(kernel):
             break
     else:
         pytest.fail("no comm_close")
+
+
+def test_cells_download_datasets_through_the_kernel(tmp_path):
+    """dl-core in cells is built without its HTTP and TLS crates; the kernel binary downloads for
+    it. A local server stands in for Keras's: the file lands in KERAS_HOME behind a progress
+    display, and a missing file is the usual clear error that leaves nothing in the cache."""
+    data = os.environ.get("DL_DATASETS_DIR")
+    if not data or not (Path(data) / "boston_housing.npz").exists():
+        pytest.skip("needs Keras's boston_housing.npz in DL_DATASETS_DIR (tests/run sets it)")
+    handler = functools.partial(QuietHandler, directory=data)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    env = {k: v for k, v in os.environ.items() if k != "DL_DATASETS_DIR"}
+    env.update(DL_DATASETS_URL=url, KERAS_HOME=str(tmp_path))
+    km, kc = start_new_kernel(kernel_name=KERNEL, startup_timeout=START_TIMEOUT, env=env)
+    try:
+        reply, outputs = run(kc, "let ((bx, _), _) = boston_housing::load_data()?;\nbx.shape().to_vec()", timeout=START_TIMEOUT)
+        assert reply["status"] == "ok", reply
+        shown = [m["content"]["data"]["text/plain"] for m in outputs if m["msg_type"] in ("display_data", "update_display_data")]
+        assert shown and shown[-1].startswith("57026/57026 "), shown
+        result = [m for m in outputs if m["msg_type"] == "execute_result"]
+        assert result[0]["content"]["data"]["text/plain"] == "[404, 13]"
+        assert (tmp_path / "datasets" / "boston_housing.npz").stat().st_size == 57026
+
+        code = f'unsafe {{ std::env::set_var("DL_DATASETS_URL", "{url}/missing") }};\nlet m = mnist::load_data()?;'
+        reply, _ = run(kc, code)
+        assert reply["status"] == "error"
+        assert "mnist.npz is not in" in reply["evalue"] and "404" in reply["evalue"], reply["evalue"]
+        assert sorted(p.name for p in (tmp_path / "datasets").iterdir()) == ["boston_housing.npz"]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+        server.shutdown()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass

@@ -5,6 +5,7 @@
 //! dl-kernel uninstall [--prefix DIR]              remove the kernelspec
 //! dl-kernel kernel --connection-file FILE         run as a kernel (Jupyter starts this)
 //! dl-kernel run [--output DIR] [--timeout SECS] NOTEBOOK...   execute notebooks headless
+//! dl-kernel fetch URL DEST                       download for dl-core in cells (internal)
 //! ```
 
 mod engine;
@@ -23,12 +24,20 @@ use std::path::PathBuf;
 pub const KERNEL_ENV: &str = "DL_KERNEL_DISPLAY";
 
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [cmd, url, dest] = &args[..] {
+        // Cells start the download helper from evcxr's runtime process, whose environment would
+        // make `runtime_hook` take this process over; evcxr itself never passes arguments.
+        if cmd == "fetch" {
+            std::process::exit(fetch(url, std::path::Path::new(dest)));
+        }
+    }
     // Must come first: the same binary also runs the user's code and wraps rustc for evcxr.
     evcxr::runtime_hook();
     env_logger::Builder::from_env(env_logger::Env::new().filter_or("DL_KERNEL_LOG", "warn"))
         .target(env_logger::Target::Pipe(Box::new(LogSink)))
         .init();
-    match run(std::env::args().skip(1).collect()) {
+    match run(args) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
             eprintln!("dl-kernel: {e:#}");
@@ -62,6 +71,23 @@ impl std::io::Write for LogSink {
 fn usage() -> &'static str {
     "usage:\n  dl-kernel install [--prefix DIR] [--no-build]\n  dl-kernel uninstall [--prefix DIR]\n  \
      dl-kernel kernel --connection-file FILE\n  dl-kernel run [--output DIR] [--timeout SECS] NOTEBOOK..."
+}
+
+/// The download helper of dl-core in cells (`DL_DOWNLOAD_HELPER`, set by the engine): streams
+/// `url` into `dest` with dl-core's own downloader and reports on stdout, one line at a time,
+/// `progress DONE TOTAL|-` and finally `sha256 HEX`; a failure goes to stderr with exit code 1.
+fn fetch(url: &str, dest: &std::path::Path) -> i32 {
+    let mut report = |done: u64, total: Option<u64>| println!("progress {done} {}", total.map_or("-".to_string(), |t| t.to_string()));
+    match dl_core::datasets::cache::fetch_url(url, dest, &mut report, &mut || false) {
+        Ok(digest) => {
+            println!("sha256 {digest}");
+            0
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            1
+        }
+    }
 }
 
 fn run(args: Vec<String>) -> Result<i32> {
@@ -104,6 +130,7 @@ fn run(args: Vec<String>) -> Result<i32> {
             server::serve(std::path::Path::new(&file))?;
             Ok(0)
         }
+        "fetch" => bail!("fetch needs URL DEST"),
         "--help" | "-h" | "help" => {
             println!("{}", usage());
             Ok(0)

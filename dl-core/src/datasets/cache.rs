@@ -14,7 +14,7 @@
 use crate::display;
 use crate::error::{Error, Result};
 use sha2::{Digest, Sha256};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -126,36 +126,68 @@ fn download(file: &RemoteFile, dest: &Path) -> std::result::Result<(), String> {
     result
 }
 
-/// Streams the URL into `tmp`, hashing as it goes; returns the hex digest.
+/// Streams the URL into `tmp` with a progress display, hashing as it goes; returns the hex
+/// digest. An interrupt (the kernel's) stops it at the next chunk.
 fn fetch_to(file: &RemoteFile, tmp: &Path) -> std::result::Result<String, String> {
     let url = file.url();
     println!("Downloading data from {url}");
+    let start = Instant::now();
+    let mut bar: Option<DownloadProgress> = None;
+    let mut last = 0;
+    display::clear_interrupt();
+    #[cfg(feature = "download")]
+    let fetch = fetch_url;
+    #[cfg(not(feature = "download"))]
+    let fetch = fetch_with_helper;
+    let digest = fetch(&url, tmp, &mut |done, total| {
+        last = done;
+        bar.get_or_insert_with(|| DownloadProgress::new(total)).update(done, start.elapsed(), false);
+    }, &mut display::take_interrupt)?;
+    if let Some(bar) = bar.as_mut() {
+        bar.update(last, start.elapsed(), true);
+    }
+    Ok(digest)
+}
+
+/// Streams `url` into the file `dest` (created or truncated), calling `progress(done, total)`
+/// after each chunk and stopping with "interrupted" when `stop()` returns true. Returns the hex
+/// sha256 of what was written. This is dl-core's downloader (feature `download`, on by default);
+/// the kernel runs it in its own process for cells (see `fetch_with_helper`).
+///
+/// # Errors
+/// The request fails, the connection drops or closes early, `dest` cannot be written, or `stop`.
+#[cfg(feature = "download")]
+pub fn fetch_url(
+    url: &str,
+    dest: &Path,
+    progress: &mut dyn FnMut(u64, Option<u64>),
+    stop: &mut dyn FnMut() -> bool,
+) -> std::result::Result<String, String> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_connect(Some(Duration::from_secs(15)))
         .timeout_recv_body(Some(Duration::from_secs(60)))
         .build()
         .into();
-    let response = agent.get(&url).call().map_err(|e| e.to_string())?;
+    let response = agent.get(url).call().map_err(|e| e.to_string())?;
     let total: Option<u64> = response.headers().get("content-length").and_then(|v| v.to_str().ok()?.parse().ok());
     let mut body = response.into_body().into_reader();
-    let mut out = std::fs::File::create(tmp).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    use std::io::Write;
+    let mut out = std::fs::File::create(dest).map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
-    let (mut done, start) = (0u64, Instant::now());
-    let mut progress = DownloadProgress::new(total);
-    display::clear_interrupt();
+    let mut done = 0u64;
     loop {
         let n = body.read(&mut buf).map_err(|e| format!("the connection failed after {done} bytes: {e}"))?;
         if n == 0 {
             break;
         }
-        if display::take_interrupt() {
+        if stop() {
             return Err("interrupted".into());
         }
         hasher.update(&buf[..n]);
-        out.write_all(&buf[..n]).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+        out.write_all(&buf[..n]).map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
         done += n as u64;
-        progress.update(done, start.elapsed(), false);
+        progress(done, total);
     }
     if let Some(t) = total {
         if done != t {
@@ -163,8 +195,52 @@ fn fetch_to(file: &RemoteFile, tmp: &Path) -> std::result::Result<String, String
         }
     }
     out.sync_all().map_err(|e| e.to_string())?;
-    progress.update(done, start.elapsed(), true);
     Ok(hex(&hasher.finalize()))
+}
+
+/// Without the `download` feature (the kernel builds dl-core so, to keep the HTTP and TLS crates
+/// out of every cell's build), the program named by `DL_DOWNLOAD_HELPER` downloads:
+/// `$DL_DOWNLOAD_HELPER fetch URL DEST` runs [`fetch_url`] and prints `progress DONE TOTAL|-`
+/// lines, then `sha256 HEX`; on failure it exits non-zero with the reason on stderr.
+#[cfg(not(feature = "download"))]
+fn fetch_with_helper(
+    url: &str,
+    dest: &Path,
+    progress: &mut dyn FnMut(u64, Option<u64>),
+    stop: &mut dyn FnMut() -> bool,
+) -> std::result::Result<String, String> {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let helper = std::env::var_os("DL_DOWNLOAD_HELPER")
+        .ok_or("this build of dl-core cannot download (feature `download` is off) and DL_DOWNLOAD_HELPER is not set")?;
+    let mut child = Command::new(&helper)
+        .arg("fetch")
+        .arg(url)
+        .arg(dest)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run the download helper {}: {e}", Path::new(&helper).display()))?;
+    let mut digest = None;
+    for line in std::io::BufReader::new(child.stdout.take().expect("piped")).lines() {
+        if stop() {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err("interrupted".into());
+        }
+        let line = line.map_err(|e| e.to_string())?;
+        match line.split_whitespace().collect::<Vec<_>>()[..] {
+            ["progress", done, total] => progress(done.parse().unwrap_or(0), total.parse().ok()),
+            ["sha256", hex] => digest = Some(hex.to_string()),
+            _ => {}
+        }
+    }
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+    }
+    digest.ok_or_else(|| "the download helper reported no digest".into())
 }
 
 /// `11490434/11490434 ━━━━━━━━━━━━━━━━━━━━ 1s 0us/step`, as Keras shows downloads.
