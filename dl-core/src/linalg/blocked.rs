@@ -161,8 +161,9 @@ fn serial<K: MicroKernel>(kern: K, alpha: f32, a: ArrayView2<f32>, b: ArrayView2
     });
 }
 
-/// GFLOP/s of the active micro-kernel alone on L1-resident operands (depth `KC`), the ceiling
-/// for the blocked product; reported by `dl-bench` to show where time goes.
+/// GFLOP/s of the active micro-kernel alone on cache-resident operands (depth `KC`: the A sliver
+/// in L1, the B sliver in L2, as in the blocked product), the ceiling for the blocked product;
+/// reported by `dl-bench` to show where time goes.
 pub fn microkernel_gflops(reps: usize) -> f64 {
     fn run<K: MicroKernel>(kern: K, reps: usize) -> f64 {
         let a = vec![0.5f32; K::MR * KC];
