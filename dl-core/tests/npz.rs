@@ -79,7 +79,7 @@ fn truncating_a_real_file_anywhere_gives_an_error_not_a_panic() {
 /// An `.npy` image with the given header text and `data_len` bytes of data.
 fn npy(header: &str, data_len: usize) -> Vec<u8> {
     let mut h = header.to_string();
-    while (10 + h.len() + 1) % 64 != 0 {
+    while !(10 + h.len() + 1).is_multiple_of(64) {
         h.push(' ');
     }
     h.push('\n');

@@ -34,8 +34,11 @@ pub enum WireError {
 /// Signs outgoing and verifies incoming messages with the connection's key.
 pub struct Signer {
     key: Option<Hmac<Sha256>>,
-    seen: Mutex<(HashSet<Vec<u8>>, VecDeque<Vec<u8>>)>,
+    seen: Mutex<Seen>,
 }
+
+/// Signatures already accepted (for replay checks), and their order, oldest first, for eviction.
+type Seen = (HashSet<Vec<u8>>, VecDeque<Vec<u8>>);
 
 impl Signer {
     /// A signer for `key` (empty: messages are neither signed nor checked, as Jupyter allows).
@@ -82,7 +85,7 @@ impl Signer {
 }
 
 fn decode_hex(s: &[u8]) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     s.chunks(2).map(|c| u8::from_str_radix(std::str::from_utf8(c).ok()?, 16).ok()).collect()

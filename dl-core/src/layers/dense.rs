@@ -135,8 +135,7 @@ impl Dense {
     pub(crate) fn build(&mut self, input_dim: usize, rng: &mut Rng) {
         let (i, u) = (input_dim, self.units);
         self.input_dim = Some(i);
-        let as2 = |a: ndarray::ArrayD<f32>| a.into_dimensionality::<Ix2>().expect("2-d init");
-        self.kernel = as2(self.kernel_initializer.init(&[i, u], i, u, rng));
+        self.kernel = self.kernel_initializer.init(&[i, u], i, u, rng).into_dimensionality::<Ix2>().expect("2-d init");
         self.bias = if self.use_bias {
             self.bias_initializer.init(&[u], i, u, rng).into_dimensionality::<Ix1>().expect("1-d init")
         } else {

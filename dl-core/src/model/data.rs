@@ -36,7 +36,7 @@ where
             2 => view.into_dimensionality::<Ix2>().ok()?,
             _ => return None,
         };
-        if let Some(f) = <S::Elem as Scalar>::as_f32_view(v2.clone()) {
+        if let Some(f) = <S::Elem as Scalar>::as_f32_view(v2) {
             if f.is_standard_layout() {
                 return Some(CowArray::from(f));
             }

@@ -151,7 +151,7 @@ pub fn clf() {
 /// # Errors
 /// As [`Figure::show`].
 pub fn show() -> Result<()> {
-    let fig = with(|f| std::mem::take(f));
+    let fig = with(std::mem::take);
     fig.show()
 }
 

@@ -365,7 +365,7 @@ impl<'a> PointCollection<'a, (i32, i32)> for &'a MultiPath {
 impl<DB: DrawingBackend> Drawable<DB> for MultiPath {
     fn draw<I: Iterator<Item = BackendCoord>>(&self, mut pos: I, backend: &mut DB, size: (u32, u32)) -> std::result::Result<(), DrawingErrorKind<DB::ErrorType>> {
         for p in &self.0 {
-            let n = p.point_iter().into_iter().count();
+            let n = p.point_iter().iter().count();
             p.draw((&mut pos).take(n), backend, size)?;
         }
         Ok(())
