@@ -144,13 +144,15 @@ async fn run(info: ConnectionInfo) -> Result<()> {
     loop {
         let raw = shell.recv().await.context("shell socket")?;
         let (replies, exit, abort) = handle_shell(&mut kernel, raw.into_vec()).await;
+        // Before the reply goes out: a client that waits for it sends its next request later.
+        let ended = chrono::Utc::now();
         send_all(&mut shell, replies).await;
         if exit {
             tokio::time::sleep(Duration::from_millis(100)).await;
             std::process::exit(0);
         }
         if abort {
-            abort_queue(&mut shell, &mut kernel).await;
+            abort_queue(&mut shell, &mut kernel, ended).await;
         }
     }
 }
@@ -164,10 +166,10 @@ async fn send_all(socket: &mut zeromq::RouterSocket, replies: Vec<Vec<Bytes>>) {
 }
 
 /// After an error with `stop_on_error`: execute requests that were already waiting, sent
-/// before the failed cell ended, are answered `aborted` without running, as ipykernel does. A
-/// client that waits for each reply (nbclient) never loses its next cell.
-async fn abort_queue(shell: &mut zeromq::RouterSocket, k: &mut Kernel) {
-    let failed_at = chrono::Utc::now();
+/// before the failed cell ended (`failed_at`, taken before its reply was sent), are answered
+/// `aborted` without running, as ipykernel does. A client that waits for each reply (nbclient)
+/// never loses its next cell, however late this runs on a busy machine.
+async fn abort_queue(shell: &mut zeromq::RouterSocket, k: &mut Kernel, failed_at: chrono::DateTime<chrono::Utc>) {
     while let Ok(Ok(raw)) = tokio::time::timeout(Duration::ZERO, shell.recv()).await {
         let sh = k.shared.clone();
         let replies = match wire::decode(raw.into_vec(), &sh.signer) {
@@ -179,9 +181,10 @@ async fn abort_queue(shell: &mut zeromq::RouterSocket, k: &mut Kernel) {
             }
             Ok(msg) => {
                 let (replies, _, again) = dispatch(k, msg).await;
+                let ended = chrono::Utc::now();
                 send_all(shell, replies).await;
                 if again {
-                    return Box::pin(abort_queue(shell, k)).await;
+                    return Box::pin(abort_queue(shell, k, ended)).await;
                 }
                 return;
             }
