@@ -71,13 +71,13 @@ impl Vectorizable for Forward<'_> {
         let Forward { act, mut z, bias, mut a } = self;
         for (mut zr, mut ar) in z.rows_mut().into_iter().zip(a.rows_mut()) {
             if let Some(b) = &bias {
-                zr += b;
+                each(zr.view_mut(), b.view(), |z, &b| *z += b);
             }
             match act {
                 Activation::Linear => ar.assign(&zr),
-                Activation::Relu => Zip::from(&mut ar).and(&zr).for_each(|a, &z| *a = z.max(0.0)),
-                Activation::Sigmoid => Zip::from(&mut ar).and(&zr).for_each(|a, &z| *a = sigmoid(z)),
-                Activation::Tanh => Zip::from(&mut ar).and(&zr).for_each(|a, &z| *a = z.tanh()),
+                Activation::Relu => each(ar.view_mut(), zr.view(), |a, &z| *a = z.max(0.0)),
+                Activation::Sigmoid => each(ar.view_mut(), zr.view(), |a, &z| *a = sigmoid(z)),
+                Activation::Tanh => each(ar.view_mut(), zr.view(), |a, &z| *a = z.tanh()),
                 Activation::Softmax => {
                     let max = zr.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
                     let mut sum = 0.0f32;
@@ -90,7 +90,6 @@ impl Vectorizable for Forward<'_> {
             }
         }
     }
-
 }
 
 /// The backward sweep, as a loop for [`vectorized`].
@@ -107,13 +106,13 @@ impl Vectorizable for Backward<'_> {
         let Backward { act, a, mut grad } = self;
         match act {
             Activation::Linear => {}
-            Activation::Relu => Zip::from(&mut grad).and(&a).for_each(|g, &a| {
+            Activation::Relu => each(grad, a, |g, &a| {
                 if a <= 0.0 {
                     *g = 0.0
                 }
             }),
-            Activation::Sigmoid => Zip::from(&mut grad).and(&a).for_each(|g, &a| *g *= a * (1.0 - a)),
-            Activation::Tanh => Zip::from(&mut grad).and(&a).for_each(|g, &a| *g *= 1.0 - a * a),
+            Activation::Sigmoid => each(grad, a, |g, &a| *g *= a * (1.0 - a)),
+            Activation::Tanh => each(grad, a, |g, &a| *g *= 1.0 - a * a),
             Activation::Softmax => {
                 for (ar, mut gr) in a.rows().into_iter().zip(grad.rows_mut()) {
                     let dot: f32 = ar.iter().zip(gr.iter()).map(|(a, g)| a * g).sum();
@@ -121,6 +120,18 @@ impl Vectorizable for Backward<'_> {
                 }
             }
         }
+    }
+}
+
+/// `f(x, y)` for each pair of elements of two arrays of the same shape: over plain slices when
+/// both are contiguous in the same order (always, for the training buffers), so the loop is
+/// inlined into the [`vectorized`] caller and compiled for its instruction set; otherwise
+/// through ndarray's `Zip`.
+#[inline(always)]
+fn each<D: ndarray::Dimension>(mut x: ndarray::ArrayViewMut<f32, D>, y: ndarray::ArrayView<f32, D>, f: impl Fn(&mut f32, &f32)) {
+    match (x.as_slice_mut(), y.as_slice()) {
+        (Some(xs), Some(ys)) => xs.iter_mut().zip(ys).for_each(|(x, y)| f(x, y)),
+        _ => Zip::from(x).and(y).for_each(f),
     }
 }
 

@@ -158,10 +158,14 @@ impl Dense {
     pub(crate) fn backward(&mut self, x: ArrayView2<f32>, dz: ArrayView2<f32>, dx: Option<ArrayViewMut2<f32>>) {
         gemm_unchecked(1.0, x.t(), dz, 0.0, self.kernel_grad.view_mut());
         if self.use_bias {
-            // Row by row, so each step is a contiguous vector add.
+            // Row by row, so each step is a contiguous vector add (at the widest SIMD level).
             self.bias_grad.fill(0.0);
+            let bg = self.bias_grad.as_slice_mut().expect("an owned 1-d array is contiguous");
             for row in dz.rows() {
-                self.bias_grad += &row;
+                match row.to_slice() {
+                    Some(r) => crate::linalg::kernel::axpy(1.0, r, bg),
+                    None => bg.iter_mut().zip(row).for_each(|(g, v)| *g += v),
+                }
             }
         }
         if let Some(dx) = dx {
