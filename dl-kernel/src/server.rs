@@ -169,7 +169,7 @@ async fn send_all(socket: &mut zeromq::RouterSocket, replies: Vec<Vec<Bytes>>) {
 /// before the failed cell ended (`failed_at`, taken before its reply was sent), are answered
 /// `aborted` without running, as ipykernel does. A client that waits for each reply (nbclient)
 /// never loses its next cell, however late this runs on a busy machine.
-async fn abort_queue(shell: &mut zeromq::RouterSocket, k: &mut Kernel, failed_at: chrono::DateTime<chrono::Utc>) {
+async fn abort_queue(shell: &mut zeromq::RouterSocket, k: &mut Kernel, mut failed_at: chrono::DateTime<chrono::Utc>) {
     while let Ok(Ok(raw)) = tokio::time::timeout(Duration::ZERO, shell.recv()).await {
         let sh = k.shared.clone();
         let replies = match wire::decode(raw.into_vec(), &sh.signer) {
@@ -180,13 +180,14 @@ async fn abort_queue(shell: &mut zeromq::RouterSocket, k: &mut Kernel, failed_at
                 vec![wire::encode(&reply, &sh.session, &sh.signer)]
             }
             Ok(msg) => {
+                // A request sent after the failure runs; if it fails too, its own queue is aborted.
                 let (replies, _, again) = dispatch(k, msg).await;
-                let ended = chrono::Utc::now();
+                failed_at = chrono::Utc::now();
                 send_all(shell, replies).await;
-                if again {
-                    return Box::pin(abort_queue(shell, k, ended)).await;
+                if !again {
+                    return;
                 }
-                return;
+                continue;
             }
             Err(e) => {
                 log::warn!("shell: dropped a message: {e}");
