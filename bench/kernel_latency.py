@@ -3,7 +3,10 @@ evcxr_jupyter (kernelspec "rust"), with IPython for reference when ipykernel is 
 
     python bench/kernel_latency.py [--runs 3]
 
-Prints, per kernel (medians over the runs, each run a fresh kernel):
+Prints, per kernel (medians over the runs, each run a fresh kernel); the Rust (dl) kernel twice:
+"cold" with spares off (DL_KERNEL_SPARE=0), as the first kernel after a reboot starts, and
+"spare" with a warm spare waiting (`dl-kernel spare --wait` before each run), as every later
+kernel starts:
   ready     process start to the kernel_info reply
   first     process start to the result of the first cell that builds and trains a small model
             (dl-core's Sequential; ndarray for evcxr; numpy for IPython)
@@ -11,7 +14,10 @@ Prints, per kernel (medians over the runs, each run a fresh kernel):
 Run it on an idle machine: a parallel build makes every number meaningless.
 """
 import argparse
+import os
+import shutil
 import statistics
+import subprocess
 import time
 
 from jupyter_client.kernelspec import KernelSpecManager
@@ -29,9 +35,9 @@ FIRST = {
 TRIVIAL = {"dl-rust": ["let y = 7;", "y * 2"], "rust": ["let y = 7;", "y * 2"], "python3": ["y = 7", "y * 2"]}
 
 
-def one_run(name):
+def one_run(name, env=None):
     t0 = time.time()
-    km, kc = start_new_kernel(kernel_name=name, startup_timeout=600)
+    km, kc = start_new_kernel(kernel_name=name, startup_timeout=600, **({"env": env} if env else {}))
     ready = time.time() - t0
     r = kc.execute_interactive(FIRST[name], timeout=600, output_hook=lambda m: None)
     first = time.time() - t0
@@ -52,14 +58,29 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
     installed = KernelSpecManager().find_kernel_specs()
-    print(f"{'kernel':<10} {'ready':>8} {'first':>8} {'trivial (let)':>14} {'trivial (expr)':>15}")
-    for name in ["dl-rust", "rust", "python3"]:
-        if name not in installed:
-            print(f"{name:<10} not installed")
+    print(f"{'kernel':<14} {'ready':>8} {'first':>8} {'trivial (let)':>14} {'trivial (expr)':>15}")
+    dl_kernel = os.environ.get("DL_KERNEL_BIN") or shutil.which("dl-kernel")
+    if dl_kernel:
+        subprocess.run([dl_kernel, "spare", "--stop"], capture_output=True)
+    rows = [("dl-rust", "cold"), ("dl-rust", "spare"), ("rust", ""), ("python3", "")]
+    for name, mode in rows:
+        label = f"{name} {mode}".strip()
+        if name not in installed or (mode == "spare" and not dl_kernel):
+            print(f"{label:<14} not installed" + (" (set DL_KERNEL_BIN)" if mode == "spare" else ""))
             continue
-        runs = [one_run(name) for _ in range(args.runs)]
+        runs = []
+        for _ in range(args.runs):
+            env = None
+            if mode == "cold":
+                env = dict(os.environ, DL_KERNEL_SPARE="0")
+            elif mode == "spare":
+                subprocess.run([dl_kernel, "spare", "--wait"], check=True, capture_output=True)
+                time.sleep(1)
+            runs.append(one_run(name, env))
+        if mode == "spare":
+            subprocess.run([dl_kernel, "spare", "--stop"], check=True, capture_output=True)
         med = lambda xs: statistics.median(xs)
-        print(f"{name:<10} {med([r[0] for r in runs]):>7.2f}s {med([r[1] for r in runs]):>7.2f}s "
+        print(f"{label:<14} {med([r[0] for r in runs]):>7.2f}s {med([r[1] for r in runs]):>7.2f}s "
               f"{med([r[2][0] for r in runs]):>13.2f}s {med([r[2][1] for r in runs]):>14.2f}s")
 
 

@@ -4,6 +4,9 @@ The suites talk to the installed "Rust (dl)" kernel (kernelspec `dl-rust`) throu
 clients. `tests/run` (what `.ci/run` and the README call) installs the kernelspec into the test
 virtual environment, so `jupyter_client` finds it; the `dl-kernel` binary is found through
 `DL_KERNEL_BIN` for the headless runner.
+
+Kernels started by the suites use warm spares (dl-kernel/src/spare.rs) as they would on a
+user's machine, from a directory of this run's own; the spares left at the end are stopped.
 """
 import os
 import shutil
@@ -30,3 +33,11 @@ def kernel_bin():
 
 def run_kernel_binary(*args, **kw):
     return subprocess.run([dl_kernel_bin(), *args], capture_output=True, text=True, **kw)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def spares_of_this_run(tmp_path_factory):
+    os.environ["DL_KERNEL_SPARE_DIR"] = str(tmp_path_factory.mktemp("spares"))
+    os.environ["DL_KERNEL_SPARE_TIMEOUT"] = "600"
+    yield
+    run_kernel_binary("spare", "--stop")

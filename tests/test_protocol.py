@@ -132,6 +132,24 @@ def test_stop_on_error_aborts_the_next_cell(kernel):
     assert reply["status"] == "error", "the aborted cell must not have run"
 
 
+def test_a_shutdown_queued_behind_a_failing_cell_still_ends_the_kernel():
+    km, kc = start_new_kernel(kernel_name=KERNEL, startup_timeout=START_TIMEOUT)
+    try:
+        assert run(kc, "let warm = 1;")[0]["status"] == "ok"
+        failing = kc.execute('panic!("fails")')
+        # On the shell channel, queued while the cell fails: the kernel aborts the queued
+        # executes, and must still obey this.
+        kc.shell_channel.send(kc.session.msg("shutdown_request", {"restart": False}))
+        assert kc.get_shell_msg(timeout=120)["parent_header"]["msg_id"] == failing
+        deadline = time.time() + 15
+        while km.is_alive() and time.time() < deadline:
+            time.sleep(0.1)
+        assert not km.is_alive(), "the kernel ignored a shutdown request queued behind a failure"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
 def test_two_plots_in_one_cell_both_reach_the_notebook():
     code = (
         'let mut a = Figure::new();\na.plot(&[1.0, 2.0], &[2.0, 1.0], "ro")?.title("first");\na.show()?;\n'

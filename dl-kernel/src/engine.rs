@@ -226,6 +226,13 @@ impl Engine {
         }
     }
 
+    /// Runs a cell of the kernel's own, without output; a failure only goes to the log.
+    pub fn run_hidden(&mut self, code: &str) {
+        if let Outcome::Error { evalue, .. } = self.run_raw(code, &mut |_| {}).outcome {
+            log::warn!("a hidden cell failed: {evalue}");
+        }
+    }
+
     fn run_raw(&mut self, code: &str, on_event: &mut dyn FnMut(Event)) -> CellResult {
         self.busy.store(true, Ordering::SeqCst);
         let mut panic: Option<(String, String)> = None;

@@ -4,6 +4,7 @@
 //! dl-kernel install [--prefix DIR] [--no-build]   register the "Rust (dl)" kernelspec, build dl-core
 //! dl-kernel uninstall [--prefix DIR]              remove the kernelspec
 //! dl-kernel kernel --connection-file FILE         run as a kernel (Jupyter starts this)
+//! dl-kernel spare --wait | --stop                 warm a spare kernel and wait for it | stop spares
 //! dl-kernel run [--output DIR] [--timeout SECS] NOTEBOOK...   execute notebooks headless
 //! dl-kernel fetch URL DEST                       download for dl-core in cells (internal)
 //! ```
@@ -15,6 +16,7 @@ mod outputs;
 mod prebuilt;
 mod runner;
 mod server;
+mod spare;
 mod wire;
 
 use anyhow::{bail, Result};
@@ -34,6 +36,7 @@ fn main() {
     }
     // Must come first: the same binary also runs the user's code and wraps rustc for evcxr.
     evcxr::runtime_hook();
+    spare::record_original_env();
     env_logger::Builder::from_env(env_logger::Env::new().filter_or("DL_KERNEL_LOG", "warn"))
         .target(env_logger::Target::Pipe(Box::new(LogSink)))
         .init();
@@ -70,7 +73,7 @@ impl std::io::Write for LogSink {
 
 fn usage() -> &'static str {
     "usage:\n  dl-kernel install [--prefix DIR] [--no-build]\n  dl-kernel uninstall [--prefix DIR]\n  \
-     dl-kernel kernel --connection-file FILE\n  dl-kernel run [--output DIR] [--timeout SECS] NOTEBOOK..."
+     dl-kernel kernel --connection-file FILE\n  dl-kernel spare --wait | --stop\n  dl-kernel run [--output DIR] [--timeout SECS] NOTEBOOK..."
 }
 
 /// The download helper of dl-core in cells (`DL_DOWNLOAD_HELPER`, set by the engine): streams
@@ -124,12 +127,37 @@ fn run(args: Vec<String>) -> Result<i32> {
             install::uninstall(flag("--prefix").map(PathBuf::from).as_deref())?;
             Ok(0)
         }
+        "kernel" if rest.iter().any(|a| a == "--spare") => {
+            let Some(spare) = spare::Spare::claim()? else { return Ok(0) };
+            let prepared = server::prepare();
+            let Some((adoption, stand_in)) = spare.wait(&|| prepared.warm())? else { return Ok(0) };
+            std::env::set_current_dir(&adoption.cwd)?;
+            prepared.adopt(&adoption);
+            spare::exit_with_stand_in(stand_in);
+            server::serve_prepared(prepared, adoption.connection)?;
+            Ok(0)
+        }
         "kernel" => {
             let file = flag("--connection-file").or_else(|| rest.iter().find(|a| !a.starts_with("--")).cloned());
             let Some(file) = file else { bail!("kernel needs --connection-file FILE") };
+            if let Some(kernel) = spare::hand_over(std::path::Path::new(&file)) {
+                return Ok(spare::stand_in(kernel));
+            }
             server::serve(std::path::Path::new(&file))?;
             Ok(0)
         }
+        "spare" => match rest.first().map(String::as_str) {
+            Some("--wait") => {
+                let pid = spare::wait_warm(std::time::Duration::from_secs(600))?;
+                println!("{pid}");
+                Ok(0)
+            }
+            Some("--stop") => {
+                println!("asked {} spare kernel(s) to stop", spare::stop_all());
+                Ok(0)
+            }
+            _ => bail!("spare needs --wait or --stop\n{}", usage()),
+        },
         "fetch" => bail!("fetch needs URL DEST"),
         "--help" | "-h" | "help" => {
             println!("{}", usage());

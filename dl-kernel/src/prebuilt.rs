@@ -60,15 +60,21 @@ pub fn export_std_library_path() {
     }
 }
 
-fn rustc_version() -> String {
+/// `rustc -V` of the toolchain on `PATH` (about 15 ms through rustup's proxy).
+pub fn rustc_version() -> String {
     Command::new("rustc").arg("-V").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default()
 }
 
 /// A hash of everything that decides what the template contains.
-fn key() -> String {
+pub fn key() -> String {
+    hex8(Sha256::new().chain_update(sources_key()).chain_update(rustc_version()))
+}
+
+/// The part of [`key`] that needs no process to compute: this crate's version, dl-core's
+/// sources and the preload (not the toolchain).
+pub fn sources_key() -> String {
     let mut h = Sha256::new();
     h.update(env!("CARGO_PKG_VERSION"));
-    h.update(rustc_version());
     let core = dl_core_path();
     h.update(core.to_string_lossy().as_bytes());
     let mut files = Vec::new();
@@ -80,6 +86,10 @@ fn key() -> String {
         h.update(std::fs::read(&f).unwrap_or_default());
     }
     h.update(crate::engine::preload_code());
+    hex8(h)
+}
+
+fn hex8(h: Sha256) -> String {
     h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 

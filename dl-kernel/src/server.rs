@@ -13,6 +13,7 @@ use anyhow::{Context, Result};
 use bytes::Bytes;
 use jupyter_protocol::{ConnectionInfo, Header, HistoryRequest, JupyterMessage, JupyterMessageContent as Msg};
 use serde_json::{json, Value};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -26,6 +27,8 @@ enum Job {
     Execute { code: String, silent: bool, parent: Header, done: oneshot::Sender<crate::engine::CellResult> },
     Complete { code: String, cursor: usize, done: oneshot::Sender<(Vec<String>, usize, usize)> },
     Inspect { code: String, cursor: usize, done: oneshot::Sender<Option<(String, String)>> },
+    /// A cell of the kernel's own: no output, not counted.
+    Hidden { code: String },
 }
 
 /// What the shell and control handlers share; nothing here waits for a running cell.
@@ -53,7 +56,9 @@ struct Kernel {
 fn capture_stderr(current: Arc<Mutex<(Option<Header>, Vec<String>)>>, iopub: mpsc::UnboundedSender<Outgoing>) -> Result<std::fs::File> {
     use std::io::{BufRead, Write};
     use std::os::fd::AsFd;
-    let original = std::fs::File::from(rustix::io::dup(std::io::stderr().as_fd())?);
+    // Close-on-exec: the processes this one starts (cargo, spares) must not hold the pipe a client
+    // may be reading to its end.
+    let original = std::fs::File::from(rustix::io::fcntl_dupfd_cloexec(std::io::stderr().as_fd(), 0)?);
     let (reader, writer) = std::io::pipe()?;
     rustix::stdio::dup2_stderr(&writer)?;
     drop(writer);
@@ -71,6 +76,61 @@ fn capture_stderr(current: Arc<Mutex<(Option<Header>, Vec<String>)>>, iopub: mps
     Ok(original)
 }
 
+/// A kernel before it has its sockets: the engine warming on its own thread, and the channels
+/// to it. A cold kernel binds its sockets right after; a spare waits for a stand-in first.
+pub struct Prepared {
+    iopub: mpsc::UnboundedSender<Outgoing>,
+    iopub_rx: mpsc::UnboundedReceiver<Outgoing>,
+    jobs: std::sync::mpsc::Sender<Job>,
+    interrupter: Arc<Mutex<Option<Interrupter>>>,
+    current: Arc<Mutex<(Option<Header>, Vec<String>)>>,
+    /// [`WARMING`], [`WARM`] or [`FAILED`].
+    state: Arc<AtomicU8>,
+}
+
+const WARMING: u8 = 0;
+const WARM: u8 = 1;
+const FAILED: u8 = 2;
+
+/// How long a warm kernel waits without requests before it starts a spare for the next one.
+const IDLE_BEFORE_SPARE: Duration = Duration::from_secs(3);
+
+impl Prepared {
+    /// `None` while the engine warms, then whether it started.
+    pub fn warm(&self) -> Option<bool> {
+        match self.state.load(Ordering::SeqCst) {
+            WARMING => None,
+            s => Some(s == WARM),
+        }
+    }
+
+    /// Queues, before any request, the hidden cell that gives the cell process the stand-in's
+    /// working directory and variables.
+    pub fn adopt(&self, a: &crate::spare::Adoption) {
+        if self.warm() == Some(true) {
+            // Start-up messages of a spare that warmed unseen would only puzzle the first cell.
+            self.current.lock().unwrap_or_else(|e| e.into_inner()).1.clear();
+        }
+        let code = crate::spare::adoption_cell(a, &crate::spare::own_per_kernel_env());
+        let _ = self.jobs.send(Job::Hidden { code });
+    }
+}
+
+/// Starts the engine (it warms on its own thread) and routes stderr to the notebook.
+pub fn prepare() -> Prepared {
+    let (iopub, iopub_rx) = mpsc::unbounded_channel::<Outgoing>();
+    let (jobs, jobs_rx) = std::sync::mpsc::channel::<Job>();
+    let interrupter = Arc::new(Mutex::new(None));
+    let current: Arc<Mutex<(Option<Header>, Vec<String>)>> = Arc::new(Mutex::new((None, Vec::new())));
+    match capture_stderr(current.clone(), iopub.clone()) {
+        Ok(log) => crate::set_log_target(log),
+        Err(e) => log::warn!("cannot capture stderr: {e}"),
+    }
+    let state = Arc::new(AtomicU8::new(WARMING));
+    spawn_engine(jobs_rx, iopub.clone(), interrupter.clone(), current.clone(), state.clone());
+    Prepared { iopub, iopub_rx, jobs, interrupter, current, state }
+}
+
 /// Runs a kernel for the connection file until a shutdown request.
 ///
 /// # Errors
@@ -78,16 +138,37 @@ fn capture_stderr(current: Arc<Mutex<(Option<Header>, Vec<String>)>>, iopub: mps
 pub fn serve(connection_file: &std::path::Path) -> Result<()> {
     let text = std::fs::read_to_string(connection_file).with_context(|| format!("reading {}", connection_file.display()))?;
     let info: ConnectionInfo = serde_json::from_str(&text).context("parsing the connection file")?;
+    serve_prepared(prepare(), info)
+}
+
+/// Binds the sockets of `info` and serves until a shutdown request.
+///
+/// # Errors
+/// A socket that cannot be bound.
+pub fn serve_prepared(p: Prepared, info: ConnectionInfo) -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    rt.block_on(run(info))
+    rt.block_on(run(p, info))
 }
 
+/// Binds, retrying for a few seconds: after a restart the previous kernel on these ports may
+/// still be on its way out.
 async fn bind<S: Socket>(mut s: S, url: &str) -> Result<S> {
-    s.bind(url).await.with_context(|| format!("binding {url}"))?;
-    Ok(s)
+    let mut tries = 0;
+    loop {
+        match s.bind(url).await {
+            Ok(_) => return Ok(s),
+            Err(e) if tries < 30 => {
+                log::info!("binding {url}: {e}; retrying");
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => return Err(e).with_context(|| format!("binding {url}")),
+        }
+    }
 }
 
-async fn run(info: ConnectionInfo) -> Result<()> {
+async fn run(p: Prepared, info: ConnectionInfo) -> Result<()> {
+    let Prepared { iopub, mut iopub_rx, jobs, interrupter, current, state } = p;
     let signer = Signer::new(&info.key, &info.signature_scheme)?;
     let mut shell = bind(zeromq::RouterSocket::new(), &info.shell_url()).await?;
     let mut control = bind(zeromq::RouterSocket::new(), &info.control_url()).await?;
@@ -96,7 +177,6 @@ async fn run(info: ConnectionInfo) -> Result<()> {
     let mut hb = bind(zeromq::RepSocket::new(), &info.hb_url()).await?;
     let session = uuid::Uuid::new_v4().to_string();
 
-    let (iopub, mut iopub_rx) = mpsc::unbounded_channel::<Outgoing>();
     {
         let signer = Signer::new(&info.key, &info.signature_scheme)?;
         let session = session.clone();
@@ -118,14 +198,20 @@ async fn run(info: ConnectionInfo) -> Result<()> {
     });
     let _ = iopub.send(Outgoing::child(None, "status", json!({"execution_state": "starting"})));
 
-    let (jobs, jobs_rx) = std::sync::mpsc::channel::<Job>();
-    let interrupter = Arc::new(Mutex::new(None));
-    let current: Arc<Mutex<(Option<Header>, Vec<String>)>> = Arc::new(Mutex::new((None, Vec::new())));
-    match capture_stderr(current.clone(), iopub.clone()) {
-        Ok(log) => crate::set_log_target(log),
-        Err(e) => log::warn!("cannot capture stderr: {e}"),
+    // Once warm and quiet for a moment, make sure a spare is warming for the next kernel.
+    let idle_since = Arc::new(Mutex::new(Some(std::time::Instant::now())));
+    if crate::spare::enabled() {
+        let idle_since = idle_since.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let quiet = idle_since.lock().unwrap_or_else(|e| e.into_inner()).is_some_and(|t| t.elapsed() >= IDLE_BEFORE_SPARE);
+                if quiet && state.load(Ordering::SeqCst) == WARM {
+                    let _ = tokio::task::spawn_blocking(crate::spare::spawn_if_missing).await;
+                }
+            }
+        });
     }
-    spawn_engine(jobs_rx, iopub.clone(), interrupter.clone(), current.clone());
 
     let shared = Arc::new(Shared { session, signer, iopub, interrupter });
     let mut kernel = Kernel { shared: shared.clone(), jobs, current, execution_count: 0, history: Vec::new() };
@@ -143,6 +229,7 @@ async fn run(info: ConnectionInfo) -> Result<()> {
     });
     loop {
         let raw = shell.recv().await.context("shell socket")?;
+        *idle_since.lock().unwrap_or_else(|e| e.into_inner()) = None;
         let (replies, exit, abort) = handle_shell(&mut kernel, raw.into_vec()).await;
         // Before the reply goes out: a client that waits for it sends its next request later.
         let ended = chrono::Utc::now();
@@ -154,6 +241,7 @@ async fn run(info: ConnectionInfo) -> Result<()> {
         if abort {
             abort_queue(&mut shell, &mut kernel, ended).await;
         }
+        *idle_since.lock().unwrap_or_else(|e| e.into_inner()) = Some(std::time::Instant::now());
     }
 }
 
@@ -181,9 +269,13 @@ async fn abort_queue(shell: &mut zeromq::RouterSocket, k: &mut Kernel, mut faile
             }
             Ok(msg) => {
                 // A request sent after the failure runs; if it fails too, its own queue is aborted.
-                let (replies, _, again) = dispatch(k, msg).await;
+                let (replies, exit, again) = dispatch(k, msg).await;
                 failed_at = chrono::Utc::now();
                 send_all(shell, replies).await;
+                if exit {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    std::process::exit(0);
+                }
                 if !again {
                     return;
                 }
@@ -207,6 +299,7 @@ fn spawn_engine(
     iopub: mpsc::UnboundedSender<Outgoing>,
     interrupter: Arc<Mutex<Option<Interrupter>>>,
     current: Arc<Mutex<(Option<Header>, Vec<String>)>>,
+    state: Arc<AtomicU8>,
 ) {
     std::thread::spawn(move || {
         let progress_iopub = iopub.clone();
@@ -230,6 +323,7 @@ fn spawn_engine(
         if let Some(e) = &engine {
             *interrupter.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.interrupter(INTERRUPT_GRACE));
         }
+        state.store(if engine.is_some() { WARM } else { FAILED }, Ordering::SeqCst);
         while let Ok(job) = jobs.recv() {
             match job {
                 Job::Execute { code, silent, parent, done } => {
@@ -258,6 +352,11 @@ fn spawn_engine(
                 Job::Inspect { code, cursor, done } => {
                     let _ = done.send(engine.as_mut().and_then(|e| e.inspect(&code, cursor)));
                 }
+                Job::Hidden { code } => {
+                    if let Some(engine) = engine.as_mut() {
+                        engine.run_hidden(&code);
+                    }
+                }
             }
         }
     });
@@ -278,6 +377,14 @@ fn event_message(parent: &Header, e: Event) -> Outgoing {
     }
 }
 
+/// A kernel shut down for good leaves a spare for the next one; on a restart the next kernel
+/// is already on its way and would only compete with a spare for the processor.
+fn leaving(restart: bool) {
+    if !restart {
+        crate::spare::spawn_if_missing();
+    }
+}
+
 fn handle_control(k: &Shared, frames: Vec<Bytes>) -> (Vec<Vec<Bytes>>, bool) {
     let msg = match wire::decode(frames, &k.signer) {
         Ok(m) => m,
@@ -294,7 +401,10 @@ fn handle_control(k: &Shared, frames: Vec<Bytes>) -> (Vec<Vec<Bytes>>, bool) {
             }
             (Some(Outgoing::reply(&msg, "interrupt_reply", json!({"status": "ok"}))), false)
         }
-        Msg::ShutdownRequest(r) => (Some(Outgoing::reply(&msg, "shutdown_reply", json!({"status": "ok", "restart": r.restart}))), true),
+        Msg::ShutdownRequest(r) => {
+            leaving(r.restart);
+            (Some(Outgoing::reply(&msg, "shutdown_reply", json!({"status": "ok", "restart": r.restart}))), true)
+        }
         Msg::KernelInfoRequest(_) => (Some(Outgoing::reply(&msg, "kernel_info_reply", kernel_info())), false),
         other => {
             log::info!("control: no handler for {}", other.message_type());
@@ -366,6 +476,7 @@ async fn dispatch(k: &mut Kernel, msg: JupyterMessage) -> (Vec<Vec<Bytes>>, bool
         }
         Msg::CommMsg(_) | Msg::CommClose(_) => None,
         Msg::ShutdownRequest(r) => {
+            leaving(r.restart);
             exit = true;
             Some(Outgoing::reply(&msg, "shutdown_reply", json!({"status": "ok", "restart": r.restart})))
         }

@@ -1,0 +1,189 @@
+"""Warm spare kernels (dl-kernel/src/spare.rs) through a real client (jupyter_client): a new
+kernel is served by the waiting spare, in the client's working directory and with its
+per-kernel variables; the kernel ends with the process Jupyter started (shutdown or kill);
+a restart gets its ports back; a spare started from another environment is not used; bad
+requests on the spare's socket are refused while it keeps waiting; unused spares leave."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from jupyter_client.manager import start_new_kernel
+
+from conftest import dl_kernel_bin, run_kernel_binary
+
+KERNEL = "dl-rust"
+START_TIMEOUT = 600
+
+
+@pytest.fixture
+def spare_env(tmp_path):
+    """An environment whose spares live in their own directory, stopped afterwards."""
+    env = dict(os.environ, DL_KERNEL_SPARE_DIR=str(tmp_path / "spares"), DL_KERNEL_SPARE="1")
+    yield env
+    run_kernel_binary("spare", "--stop", env=env)
+
+
+def warm_spare(env):
+    r = run_kernel_binary("spare", "--wait", env=env, timeout=START_TIMEOUT)
+    assert r.returncode == 0, r.stderr
+    return int(r.stdout.strip())
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def wait_gone(pid, limit=15):
+    t0 = time.time()
+    while alive(pid) and time.time() - t0 < limit:
+        time.sleep(0.1)
+    return not alive(pid)
+
+
+def stdout_of(kc, code):
+    out = []
+    reply = kc.execute_interactive(
+        code, timeout=120,
+        output_hook=lambda m: out.append(m["content"]["text"]) if m["msg_type"] == "stream" and m["content"]["name"] == "stdout" else None)
+    assert reply["content"]["status"] == "ok", reply["content"]
+    return "".join(out).strip()
+
+
+WHO = 'println!("{} {:?}", std::os::unix::process::parent_id(), std::env::var("JPY_SESSION_NAME"));'
+
+
+def test_a_new_kernel_is_served_by_the_warm_spare_in_the_clients_directory(spare_env, tmp_path):
+    pid = warm_spare(spare_env)
+    work = tmp_path / "lesson"
+    work.mkdir()
+    (work / "notes.txt").write_text("relative paths work")
+    km, kc = start_new_kernel(kernel_name=KERNEL, startup_timeout=START_TIMEOUT, cwd=str(work),
+                              env=dict(spare_env, JPY_SESSION_NAME="lesson 1.ipynb"))
+    try:
+        # The cells run in the spare's process (their parent), which has the client's directory
+        # and per-kernel variable, and dl-core's prelude.
+        assert stdout_of(kc, WHO) == f'{pid} Ok("lesson 1.ipynb")'
+        assert stdout_of(kc, 'println!("{}", std::fs::read_to_string("notes.txt")?);') == "relative paths work"
+        assert stdout_of(kc, 'let m = Sequential::new();\nprintln!("{}", m.count_params());') == "0"
+        time.sleep(7)  # longer than any time-out of the hand-over: the kernel once left after 5 s
+        assert stdout_of(kc, 'println!("{}", m.count_params() + 1);') == "1"
+        stand_in = km.provisioner.process
+        assert stand_in.pid != pid
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel()
+    assert stand_in.poll() == 0, "the process Jupyter started ends when the kernel does"
+    assert wait_gone(pid), "the kernel (the former spare) ends on shutdown"
+
+
+def test_killing_the_process_jupyter_started_ends_the_kernel(spare_env):
+    pid = warm_spare(spare_env)
+    km, kc = start_new_kernel(kernel_name=KERNEL, startup_timeout=START_TIMEOUT, env=spare_env)
+    try:
+        assert stdout_of(kc, WHO).startswith(f"{pid} ")
+        os.kill(km.provisioner.process.pid, signal.SIGKILL)
+        assert wait_gone(pid), "the kernel outlived the process Jupyter started"
+    finally:
+        kc.stop_channels()
+        km.cleanup_resources()
+
+
+def test_a_restarted_kernel_gets_its_ports_back(spare_env):
+    warm_spare(spare_env)
+    km, kc = start_new_kernel(kernel_name=KERNEL, startup_timeout=START_TIMEOUT, env=spare_env)
+    try:
+        assert stdout_of(kc, 'let before_restart = 1; println!("set");') == "set"
+        km.restart_kernel()
+        kc.wait_for_ready(timeout=START_TIMEOUT)
+        assert stdout_of(kc, 'println!("{}", 40 + 2);') == "42"
+        reply = kc.execute_interactive("before_restart", timeout=120, output_hook=lambda m: None)
+        assert reply["content"]["status"] == "error", "a restart starts from a new kernel"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def test_a_spare_from_another_environment_is_not_used(spare_env):
+    pid = warm_spare(spare_env)
+    km, kc = start_new_kernel(kernel_name=KERNEL, startup_timeout=START_TIMEOUT,
+                              env=dict(spare_env, KERAS_HOME="/nonexistent/other-keras-home"))
+    try:
+        parent = stdout_of(kc, WHO).split()[0]
+        assert parent != str(pid)
+        assert stdout_of(kc, 'println!("{:?}", std::env::var("KERAS_HOME"));') == 'Ok("/nonexistent/other-keras-home")'
+        assert alive(pid), "the spare still waits for a kernel of its own environment"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def test_the_spare_refuses_bad_requests_and_keeps_waiting(spare_env, tmp_path):
+    pid = warm_spare(spare_env)
+    [sock] = Path(spare_env["DL_KERNEL_SPARE_DIR"]).glob("*.sock")
+    connection = {"ip": "127.0.0.1", "transport": "tcp", "shell_port": 1, "iopub_port": 2, "stdin_port": 3,
+                  "control_port": 4, "hb_port": 5, "key": "k", "signature_scheme": "hmac-sha256"}
+    bad = [
+        b"not json\n",
+        json.dumps({"connection": {"ip": "127.0.0.1"}, "cwd": str(tmp_path), "env": {}}).encode() + b"\n",
+        json.dumps({"connection": connection, "cwd": "relative/dir", "env": {}}).encode() + b"\n",
+        json.dumps({"connection": connection, "cwd": str(tmp_path), "env": {"LD_PRELOAD": "/tmp/evil.so"}}).encode() + b"\n",
+    ]
+    for payload in bad:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(10)
+            s.connect(str(sock))
+            s.sendall(payload)
+            answer = s.recv(4096)
+        assert answer.startswith(b"refused"), (payload, answer)
+    km, kc = start_new_kernel(kernel_name=KERNEL, startup_timeout=START_TIMEOUT, env=spare_env)
+    try:
+        assert stdout_of(kc, WHO).startswith(f"{pid} "), "after refusing, the spare still serves a real client"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def test_unused_and_stopped_spares_leave(spare_env):
+    spares = Path(spare_env["DL_KERNEL_SPARE_DIR"])
+    brief = subprocess.Popen([dl_kernel_bin(), "kernel", "--spare"], env=dict(spare_env, DL_KERNEL_SPARE_TIMEOUT="2"),
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert brief.wait(timeout=60) == 0
+    assert not list(spares.glob("*.sock")), "a spare that left removes its socket"
+    pid = warm_spare(spare_env)
+    assert run_kernel_binary("spare", "--stop", env=spare_env).stdout.strip() == "asked 1 spare kernel(s) to stop"
+    assert wait_gone(pid)
+    assert not list(spares.glob("*.sock")) and not list(spares.glob("*.warm"))
+
+
+def test_a_spare_left_by_a_kernel_holds_no_pipe_of_the_client(spare_env):
+    """nbconvert and pytest read a child's output to its end; a spare left behind by a kernel
+    they started must not keep that end open (it once did, through the kernel's log file)."""
+    script = textwrap.dedent("""
+        from jupyter_client.manager import start_new_kernel
+        km, kc = start_new_kernel(kernel_name="dl-rust", startup_timeout=600)
+        assert kc.execute_interactive("let a = 1;", timeout=600)["content"]["status"] == "ok"
+        kc.stop_channels()
+        km.shutdown_kernel()  # shut down for good: leaves a spare for the next kernel
+        print("done")
+    """)
+    client = subprocess.Popen([sys.executable, "-c", script], env=spare_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert client.wait(timeout=START_TIMEOUT) == 0
+    out = []
+    reader = threading.Thread(target=lambda: out.append(client.stdout.read() + client.stderr.read()), daemon=True)
+    reader.start()
+    reader.join(timeout=30)
+    assert not reader.is_alive(), "a process the kernel started still holds the client's pipes"
+    assert b"done" in out[0], out[0][-2000:]
+    assert warm_spare(spare_env), "the kernel left a spare"
