@@ -118,7 +118,11 @@ fn paths() -> Paths {
 fn create_dir() -> Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     let d = dir();
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&d).with_context(|| format!("creating {}", d.display()))
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&d).with_context(|| format!("creating {}", d.display()))?;
+    // Whoever can connect to a spare runs code as this user: the directory stays private even
+    // if something else made it first.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700)).with_context(|| format!("making {} private", d.display()))
 }
 
 /// Whether a spare for this environment exists (warming or waiting).
@@ -178,7 +182,7 @@ pub fn hand_over(connection_file: &Path) -> Option<UnixStream> {
     }
     let p = paths();
     let stream = UnixStream::connect(&p.socket).ok()?;
-    let attempt = || -> Result<UnixStream> {
+    let attempt = |mut s: UnixStream| -> Result<UnixStream> {
         let connection: Value = serde_json::from_str(&std::fs::read_to_string(connection_file)?)?;
         let mut env = BTreeMap::new();
         for (k, v) in original_env() {
@@ -191,7 +195,6 @@ pub fn hand_over(connection_file: &Path) -> Option<UnixStream> {
         let cwd = std::env::current_dir()?;
         let Some(cwd) = cwd.to_str() else { bail!("the working directory is not UTF-8") };
         let request = json!({"connection": connection, "cwd": cwd, "env": env});
-        let mut s = stream.try_clone()?;
         s.set_read_timeout(Some(Duration::from_secs(10)))?;
         writeln!(s, "{request}")?;
         let mut answer = String::new();
@@ -199,10 +202,9 @@ pub fn hand_over(connection_file: &Path) -> Option<UnixStream> {
         if answer.trim() != "ok" {
             bail!("the spare answered {:?}", answer.trim());
         }
-        s.set_read_timeout(None)?;
         Ok(s)
     };
-    match attempt() {
+    match attempt(stream) {
         Ok(s) => {
             log::info!("handed the connection file to a spare kernel");
             Some(s)
@@ -319,6 +321,7 @@ impl Spare {
         let mut checked = Instant::now();
         let mut marked = false;
         // Connections are accepted on a thread of their own, so a stand-in is served at once.
+        // The thread outlives the wait, blocked on a socket whose path is gone: harmless.
         let (tx, rx) = std::sync::mpsc::channel();
         let listener = self.listener.try_clone()?;
         listener.set_nonblocking(false)?;
