@@ -88,6 +88,24 @@ def test_a_new_kernel_is_served_by_the_warm_spare_in_the_clients_directory(spare
     assert wait_gone(pid), "the kernel (the former spare) ends on shutdown"
 
 
+def test_the_clients_variables_survive_a_restart_of_the_cell_process(spare_env, tmp_path):
+    warm_spare(spare_env)
+    km, kc = start_new_kernel(kernel_name=KERNEL, startup_timeout=START_TIMEOUT, cwd=str(tmp_path),
+                              env=dict(spare_env, JPY_SESSION_NAME="restarted.ipynb"))
+    try:
+        assert stdout_of(kc, "let lost = 1;") == ""
+        kc.execute("loop { std::thread::sleep(std::time::Duration::from_millis(100)); }")
+        time.sleep(2)
+        km.interrupt_kernel()  # ignored by the loop: the cell process is restarted
+        reply = kc.get_shell_msg(timeout=60)["content"]
+        assert reply["ename"] == "KeyboardInterrupt" and "lost" in reply["evalue"], reply
+        assert stdout_of(kc, 'println!("{:?} {:?}", std::env::var("JPY_SESSION_NAME"), std::env::current_dir()?);') == \
+            f'Ok("restarted.ipynb") "{tmp_path}"'
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
 def test_killing_the_process_jupyter_started_ends_the_kernel(spare_env):
     pid = warm_spare(spare_env)
     km, kc = start_new_kernel(kernel_name=KERNEL, startup_timeout=START_TIMEOUT, env=spare_env)

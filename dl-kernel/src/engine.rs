@@ -89,6 +89,9 @@ pub struct Engine {
     last_stderr: StderrBurst,
     /// Keeps the evcxr working directory alive (it holds the prebuilt dependencies).
     _workdir: prebuilt::Workdir,
+    /// The hidden cell that gave the cell process a stand-in's directory and variables (see
+    /// `spare.rs`), run again when that process is restarted.
+    adoption: Option<String>,
 }
 
 /// Code run first in every context: dl-core in scope and its kernel hooks installed. Its last
@@ -137,6 +140,7 @@ impl Engine {
             generation: Arc::new(AtomicU64::new(0)),
             last_stderr: StderrBurst::default(),
             _workdir: workdir,
+            adoption: None,
         };
         let t = Instant::now();
         let r = engine.run_raw(&preload_code(), &mut |_| {});
@@ -203,6 +207,9 @@ impl Engine {
     /// which variables were lost.
     fn after_restart(&mut self, before: &[(String, String)], result: &mut CellResult) {
         let _ = self.run_raw("dl_core::display::kernel_init();", &mut |_| {});
+        if let Some(code) = self.adoption.clone() {
+            self.run_hidden(&code);
+        }
         let lost: Vec<&str> = before.iter().map(|(n, _)| n.as_str()).collect();
         let msg = if lost.is_empty() {
             "the code did not stop, so the process running the cells was restarted".to_string()
@@ -224,6 +231,13 @@ impl Engine {
             self.last_stderr.push(line);
             wait = Duration::from_millis(50);
         }
+    }
+
+    /// Runs the hidden cell that adopts a stand-in's directory and variables, and keeps it for
+    /// restarts of the cell process.
+    pub fn adopt(&mut self, code: &str) {
+        self.run_hidden(code);
+        self.adoption = Some(code.to_string());
     }
 
     /// Runs a cell of the kernel's own, without output; a failure only goes to the log.

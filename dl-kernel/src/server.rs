@@ -27,8 +27,8 @@ enum Job {
     Execute { code: String, silent: bool, parent: Header, done: oneshot::Sender<crate::engine::CellResult> },
     Complete { code: String, cursor: usize, done: oneshot::Sender<(Vec<String>, usize, usize)> },
     Inspect { code: String, cursor: usize, done: oneshot::Sender<Option<(String, String)>> },
-    /// A cell of the kernel's own: no output, not counted.
-    Hidden { code: String },
+    /// The hidden cell that adopts a stand-in's directory and variables: no output, not counted.
+    Adopt { code: String },
 }
 
 /// What the shell and control handlers share; nothing here waits for a running cell.
@@ -112,7 +112,7 @@ impl Prepared {
             self.current.lock().unwrap_or_else(|e| e.into_inner()).1.clear();
         }
         let code = crate::spare::adoption_cell(a, &crate::spare::own_per_kernel_env());
-        let _ = self.jobs.send(Job::Hidden { code });
+        let _ = self.jobs.send(Job::Adopt { code });
     }
 }
 
@@ -352,9 +352,9 @@ fn spawn_engine(
                 Job::Inspect { code, cursor, done } => {
                     let _ = done.send(engine.as_mut().and_then(|e| e.inspect(&code, cursor)));
                 }
-                Job::Hidden { code } => {
+                Job::Adopt { code } => {
                     if let Some(engine) = engine.as_mut() {
-                        engine.run_hidden(&code);
+                        engine.adopt(&code);
                     }
                 }
             }
