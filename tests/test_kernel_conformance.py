@@ -36,6 +36,15 @@ class DlRustKernelTests(jkt.KernelTests):
     code_inspect_sample = "Vec::new"
     code_clear_output = "dl_core::display::clear_output(false);"
 
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # The suite gives every request 15 s. A kernel's first cell also waits for dl-core to
+        # load (about 10 s when no warm spare is there, more on a busy machine), so the class
+        # waits for it once, as a user waits for the first cell.
+        reply = cls.kc.execute_interactive("let warmed_up = 1;", timeout=600, output_hook=lambda m: None)
+        assert reply["content"]["status"] == "ok", reply["content"]
+
     def test_kernel_info_language(self):
         self.flush_channels()
         msg_id = self.kc.kernel_info()
