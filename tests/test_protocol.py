@@ -118,6 +118,26 @@ def test_compile_errors_are_one_error_with_the_diagnostic(kernel):
     assert "mismatched types" in tb and "--> cell:2:" in tb and "__dl_ok" not in tb, tb
 
 
+def test_a_cells_value_is_its_debug_text_and_a_unit_value_shows_nothing(kernel):
+    """dl-core's prelude answers evcxr's `evcxr_display()` for every `Debug` type (one compile
+    per cell instead of two); the text must still be exactly Rust's `{:?}`."""
+    _, kc = kernel
+    expected = {
+        'vec![1.5f32, -2.0]': "[1.5, -2.0]",
+        '"quote \\" and é"': '"quote \\" and é"',
+        'Some((1u8, \'x\'))': "Some((1, 'x'))",
+    }
+    for code, text in expected.items():
+        reply, outputs = run(kc, code)
+        assert reply["status"] == "ok", reply
+        results = [m["content"]["data"] for m in outputs if m["msg_type"] == "execute_result"]
+        assert results == [{"text/plain": text}], (code, results)
+    for code in ("for _ in 0..2 {}", "()"):
+        reply, outputs = run(kc, code)
+        assert reply["status"] == "ok", reply
+        assert not [m for m in outputs if m["msg_type"] == "execute_result"], code
+
+
 def test_stop_on_error_aborts_the_next_cell(kernel):
     _, kc = kernel
     first = kc.execute('panic!("first fails")')

@@ -15,6 +15,7 @@ mod is_complete;
 mod outputs;
 mod prebuilt;
 mod runner;
+mod rustc_wrapper;
 mod server;
 mod spare;
 mod wire;
@@ -33,6 +34,9 @@ fn main() {
         if cmd == "fetch" {
             std::process::exit(fetch(url, std::path::Path::new(dest)));
         }
+    }
+    if let Some(code) = rustc_wrapper::run_if_wrapper(&args) {
+        std::process::exit(code);
     }
     // Must come first: the same binary also runs the user's code and wraps rustc for evcxr.
     evcxr::runtime_hook();

@@ -152,6 +152,12 @@ pub fn serve_prepared(p: Prepared, info: ConnectionInfo) -> Result<()> {
 
 /// Binds, retrying for a few seconds: after a restart the previous kernel on these ports may
 /// still be on its way out.
+/// Ends the kernel after a `shutdown_reply`: waits a moment so the reply leaves the socket.
+async fn exit_after_shutdown() -> ! {
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    std::process::exit(0);
+}
+
 async fn bind<S: Socket>(mut s: S, url: &str) -> Result<S> {
     let mut tries = 0;
     loop {
@@ -222,8 +228,7 @@ async fn run(p: Prepared, info: ConnectionInfo) -> Result<()> {
             let (replies, exit) = handle_control(&shared, raw.into_vec());
             send_all(&mut control, replies).await;
             if exit {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                std::process::exit(0);
+                exit_after_shutdown().await;
             }
         }
     });
@@ -235,8 +240,7 @@ async fn run(p: Prepared, info: ConnectionInfo) -> Result<()> {
         let ended = chrono::Utc::now();
         send_all(&mut shell, replies).await;
         if exit {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            std::process::exit(0);
+            exit_after_shutdown().await;
         }
         if abort {
             abort_queue(&mut shell, &mut kernel, ended).await;
@@ -273,8 +277,7 @@ async fn abort_queue(shell: &mut zeromq::RouterSocket, k: &mut Kernel, mut faile
                 failed_at = chrono::Utc::now();
                 send_all(shell, replies).await;
                 if exit {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    std::process::exit(0);
+                    exit_after_shutdown().await;
                 }
                 if !again {
                     return;

@@ -184,14 +184,7 @@ pub fn hand_over(connection_file: &Path) -> Option<UnixStream> {
     let stream = UnixStream::connect(&p.socket).ok()?;
     let attempt = |mut s: UnixStream| -> Result<UnixStream> {
         let connection: Value = serde_json::from_str(&std::fs::read_to_string(connection_file)?)?;
-        let mut env = BTreeMap::new();
-        for (k, v) in original_env() {
-            if let (Some(k), Some(v)) = (k.to_str(), v.to_str()) {
-                if per_kernel(k) {
-                    env.insert(k.to_string(), v.to_string());
-                }
-            }
-        }
+        let env: BTreeMap<String, String> = own_per_kernel_env().into_iter().collect();
         let cwd = std::env::current_dir()?;
         let Some(cwd) = cwd.to_str() else { bail!("the working directory is not UTF-8") };
         let request = json!({"connection": connection, "cwd": cwd, "env": env});
