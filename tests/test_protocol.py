@@ -349,3 +349,25 @@ def test_cells_download_datasets_through_the_kernel(tmp_path):
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
+
+
+def test_a_compiler_wrapper_of_the_users_own_is_kept_and_cells_still_run(tmp_path):
+    """The kernel compiles cells through itself (`RUSTC_WORKSPACE_WRAPPER`, to turn off ThinLTO)
+    unless the user has a compiler wrapper such as sccache: then cargo must call the user's
+    wrapper with rustc itself, not with dl-kernel, which sccache would not take for a compiler."""
+    log = tmp_path / "calls"
+    wrapper = tmp_path / "wrapper.sh"
+    wrapper.write_text(f'#!/bin/sh\necho "$1" >> "{log}"\nexec "$@"\n')
+    wrapper.chmod(0o755)
+    env = dict(os.environ, RUSTC_WRAPPER=str(wrapper))
+    km, kc = start_new_kernel(kernel_name=KERNEL, startup_timeout=START_TIMEOUT, env=env)
+    try:
+        reply, outputs = run(kc, "let wrapped = 20;\nwrapped + 1", timeout=START_TIMEOUT)
+        assert reply["status"] == "ok", reply
+        assert [m["content"]["data"]["text/plain"] for m in outputs if m["msg_type"] == "execute_result"] == ["21"]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    compilers = log.read_text().split()
+    assert compilers, "the user's wrapper was never called"
+    assert all(Path(c).name.startswith("rustc") for c in compilers), compilers

@@ -127,7 +127,7 @@ impl Engine {
         // dl-core is built for cells without its downloader (see `preload_code`): this binary
         // downloads for it.
         std::env::set_var("DL_DOWNLOAD_HELPER", std::env::current_exe()?);
-        crate::rustc_wrapper::install_for_cells();
+        crate::rustc_wrapper::install_for_cells(workdir.path());
         prebuilt::export_std_library_path();
         let (ctx, outputs) = CommandContext::new().map_err(|e| anyhow::anyhow!("cannot start evcxr: {e}"))?;
         log::info!("evcxr started after {:.2}s", t0.elapsed().as_secs_f64());

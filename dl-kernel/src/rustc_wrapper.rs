@@ -17,6 +17,8 @@
 //! cargo runs `dl-kernel <rustc> <args>` for the cell crate, and [`ENV`] so that `main` knows it
 //! is the wrapper before anything else runs.
 
+use std::path::{Path, PathBuf};
+
 /// Set for cargo by the engine: this process is the compiler wrapper.
 pub const ENV: &str = "DL_KERNEL_RUSTC_WRAPPER";
 
@@ -65,10 +67,23 @@ fn rustc_args(args: &[String]) -> Vec<String> {
     out
 }
 
-/// Makes cargo, started by evcxr from this process, compile cells through this binary; leaves a
-/// workspace wrapper the user set alone.
-pub fn install_for_cells() {
-    if std::env::var_os("RUSTC_WORKSPACE_WRAPPER").is_some() {
+/// Makes cargo, started by evcxr from this process, compile the cells in `workdir` through this
+/// binary. Does nothing when the user has a compiler wrapper of their own: a workspace wrapper
+/// would be replaced, and behind a `rustc-wrapper` such as sccache cargo would run
+/// `sccache dl-kernel rustc …`, which sccache does not take for a compiler.
+pub fn install_for_cells(workdir: &Path) {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    if ["RUSTC_WORKSPACE_WRAPPER", "RUSTC_WRAPPER", "CARGO_BUILD_RUSTC_WRAPPER", "CARGO_BUILD_RUSTC_WORKSPACE_WRAPPER"]
+        .iter()
+        .any(|n| set(n))
+    {
+        return;
+    }
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    let configs = workdir.ancestors().map(|d| d.join(".cargo")).chain(cargo_home);
+    if configs.into_iter().any(|dir| names_a_wrapper(&dir)) {
         return;
     }
     if let Ok(exe) = std::env::current_exe() {
@@ -77,12 +92,32 @@ pub fn install_for_cells() {
     }
 }
 
+/// Whether a cargo configuration directory (`.cargo`, or `CARGO_HOME`) sets a compiler wrapper.
+fn names_a_wrapper(dir: &Path) -> bool {
+    ["config.toml", "config"]
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(dir.join(f)).ok())
+        .any(|text| text.contains("rustc-wrapper") || text.contains("rustc-workspace-wrapper"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn strings(s: &[&str]) -> Vec<String> {
         s.iter().map(|a| a.to_string()).collect()
+    }
+
+    #[test]
+    fn a_cargo_config_that_sets_a_wrapper_is_noticed() {
+        let dir = std::env::temp_dir().join(format!("dl-wrapper-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        assert!(!names_a_wrapper(&dir));
+        std::fs::write(dir.join("config.toml"), "[net]\noffline = false\n").unwrap();
+        assert!(!names_a_wrapper(&dir));
+        std::fs::write(dir.join("config.toml"), "[build]\nrustc-wrapper = \"sccache\"\n").unwrap();
+        assert!(names_a_wrapper(&dir));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
