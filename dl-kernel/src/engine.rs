@@ -118,6 +118,7 @@ impl Engine {
     pub fn start(progress: &mut dyn FnMut(&str)) -> Result<Engine> {
         let t0 = Instant::now();
         prebuilt::check_rust_src()?;
+        prebuilt::check_dl_core(&prebuilt::dl_core_path())?;
         let workdir = prebuilt::workdir(progress)?;
         log::info!("work directory ready in {:.2}s", t0.elapsed().as_secs_f64());
         // evcxr reads its working directory from this variable when the context is created.

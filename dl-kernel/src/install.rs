@@ -55,6 +55,7 @@ pub fn install(prefix: Option<&Path>, build: bool) -> Result<PathBuf> {
     println!("Installed the \"Rust (dl)\" kernelspec in {}", dir.display());
     if build {
         crate::prebuilt::check_rust_src()?;
+        crate::prebuilt::check_dl_core(&crate::prebuilt::dl_core_path())?;
         let t = crate::prebuilt::ensure_template(&mut |m| println!("{m}"))?;
         println!("dl-core is ready for new kernels ({})", t.display());
     }

@@ -19,11 +19,32 @@ use std::process::Command;
 /// Where dl-core's sources are: `DL_CORE_PATH`, else beside this crate in the workspace it was
 /// built from.
 pub fn dl_core_path() -> PathBuf {
-    std::env::var_os("DL_CORE_PATH")
+    let path = std::env::var_os("DL_CORE_PATH")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dl-core"))
-        .canonicalize()
-        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dl-core"))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dl-core"));
+    // A path that does not exist stays as given, for `check_dl_core` to name.
+    path.canonicalize().unwrap_or(path)
+}
+
+/// Checks that dl-core's sources are where [`dl_core_path`] says: cells are compiled against them.
+///
+/// # Errors
+/// When they are not there. The path is fixed when this binary is built, and cargo does not
+/// rebuild the binary for a clone at another path whose files are older than it, nor for a moved
+/// repository; the message says how to recover.
+pub fn check_dl_core(core: &Path) -> Result<()> {
+    if core.join("Cargo.toml").is_file() {
+        return Ok(());
+    }
+    if std::env::var_os("DL_CORE_PATH").is_some() {
+        bail!("DL_CORE_PATH is {}, which holds no dl-core sources (no Cargo.toml there)", core.display());
+    }
+    bail!(
+        "dl-core's sources are not at {}: the repository this dl-kernel was built from has moved \
+         or is gone. Set DL_CORE_PATH to the dl-core directory, or rebuild the kernel in the \
+         repository: touch dl-kernel/src/main.rs && cargo build --release -p dl-kernel",
+        core.display()
+    )
 }
 
 /// rust-analyzer (inside evcxr) needs the standard library's sources; without them variable
@@ -313,6 +334,14 @@ fn is_dependency_artifact(rel: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn missing_dl_core_sources_are_a_clear_error() {
+        let gone = std::env::temp_dir().join(format!("dl-core-gone-{}", std::process::id()));
+        let e = check_dl_core(&gone).unwrap_err().to_string();
+        assert!(e.contains(&gone.display().to_string()), "{e}");
+        check_dl_core(&dl_core_path()).unwrap();
+    }
 
     #[test]
     fn pruning_keeps_the_current_template_and_builds_in_progress() {
