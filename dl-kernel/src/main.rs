@@ -35,10 +35,12 @@ fn main() {
             std::process::exit(fetch(url, std::path::Path::new(dest)));
         }
     }
+    // Cargo runs this binary as the cell crate's compiler wrapper (see `rustc_wrapper`).
     if let Some(code) = rustc_wrapper::run_if_wrapper(&args) {
         std::process::exit(code);
     }
-    // Must come first: the same binary also runs the user's code and wraps rustc for evcxr.
+    // Before anything else of the kernel's: the same binary also runs the user's code and wraps
+    // rustc for evcxr.
     evcxr::runtime_hook();
     spare::record_original_env();
     env_logger::Builder::from_env(env_logger::Env::new().filter_or("DL_KERNEL_LOG", "warn"))

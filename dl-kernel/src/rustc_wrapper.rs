@@ -13,9 +13,10 @@
 //! them, 0.111 / 0.132 s with `-C lto=off` (and 0.135 / 0.162 s at `opt-level = 1`, which would
 //! also slow the cell's own loops).
 //!
-//! How: the engine sets `RUSTC_WORKSPACE_WRAPPER` to this binary (unless the user set one), so
-//! cargo runs `dl-kernel <rustc> <args>` for the cell crate, and [`ENV`] so that `main` knows it
-//! is the wrapper before anything else runs.
+//! How: the engine sets `RUSTC_WORKSPACE_WRAPPER` to this binary (unless the user has a compiler
+//! wrapper of their own, see [`install_for_cells`]), so cargo runs `dl-kernel <rustc> <args>`
+//! for the cell crate, and [`ENV`] so that `main` knows it is the wrapper before anything else
+//! runs.
 
 use std::path::{Path, PathBuf};
 
@@ -34,7 +35,7 @@ pub fn run_if_wrapper(args: &[String]) -> Option<i32> {
     let (rustc, rest) = args.split_first()?;
     // The variable is inherited by the process that runs cells, and whatever a cell starts: only
     // a call whose first argument is a rustc is cargo calling the wrapper.
-    if !std::path::Path::new(rustc).file_stem().is_some_and(|s| s.to_string_lossy().starts_with("rustc")) {
+    if !Path::new(rustc).file_stem().is_some_and(|s| s.to_string_lossy().starts_with("rustc")) {
         return None;
     }
     let mut command = std::process::Command::new(rustc);

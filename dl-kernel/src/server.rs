@@ -150,14 +150,14 @@ pub fn serve_prepared(p: Prepared, info: ConnectionInfo) -> Result<()> {
     rt.block_on(run(p, info))
 }
 
-/// Binds, retrying for a few seconds: after a restart the previous kernel on these ports may
-/// still be on its way out.
 /// Ends the kernel after a `shutdown_reply`: waits a moment so the reply leaves the socket.
 async fn exit_after_shutdown() -> ! {
     tokio::time::sleep(Duration::from_millis(100)).await;
     std::process::exit(0);
 }
 
+/// Binds, retrying for a few seconds: after a restart the previous kernel on these ports may
+/// still be on its way out.
 async fn bind<S: Socket>(mut s: S, url: &str) -> Result<S> {
     let mut tries = 0;
     loop {
