@@ -205,3 +205,19 @@ def test_a_spare_left_by_a_kernel_holds_no_pipe_of_the_client(spare_env):
     assert not reader.is_alive(), "a process the kernel started still holds the client's pipes"
     assert b"done" in out[0], out[0][-2000:]
     assert warm_spare(spare_env), "the kernel left a spare"
+
+
+def test_a_spare_warmed_without_dl_core_path_serves_the_kernelspec_that_records_it(spare_env):
+    """`install` records dl-core's path in the kernelspec (`env.DL_CORE_PATH`); a spare warmed
+    from a shell without that variable, for the same dl-core, must still serve its kernels."""
+    from jupyter_client.kernelspec import KernelSpecManager
+    recorded = KernelSpecManager().get_kernel_spec(KERNEL).env.get("DL_CORE_PATH")
+    assert recorded and (Path(recorded) / "Cargo.toml").is_file(), recorded
+    env = {k: v for k, v in spare_env.items() if k != "DL_CORE_PATH"}
+    pid = warm_spare(env)
+    km, kc = start_new_kernel(kernel_name=KERNEL, startup_timeout=START_TIMEOUT, env=env)
+    try:
+        assert stdout_of(kc, WHO).split()[0] == str(pid)
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel()

@@ -44,11 +44,15 @@ pub fn install(prefix: Option<&Path>, build: bool) -> Result<PathBuf> {
     let dir = kernels_dir(prefix).join(KERNEL_NAME);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let exe = std::env::current_exe()?.canonicalize()?;
+    // Kernels started by Jupyter compile cells against the dl-core that install saw (`DL_CORE_PATH`
+    // as `./run` sets it, else the one beside the sources this binary was built from, which goes
+    // stale if the repository moves without a rebuild).
     let spec = json!({
         "argv": [exe.to_string_lossy(), "kernel", "--connection-file", "{connection_file}"],
         "display_name": "Rust (dl)",
         "language": "rust",
         "interrupt_mode": "message",
+        "env": {"DL_CORE_PATH": crate::prebuilt::dl_core_path().to_string_lossy()},
         "metadata": {"debugger": false},
     });
     std::fs::write(dir.join("kernel.json"), serde_json::to_string_pretty(&spec)? + "\n")?;

@@ -97,7 +97,12 @@ fn paths() -> Paths {
             h.update(format!("{} {:?}", m.len(), m.modified().ok()));
         }
     }
-    let mut vars: Vec<_> = original_env().iter().filter(|(k, _)| !per_kernel(&k.to_string_lossy())).collect();
+    // `DL_CORE_PATH` counts through `sources_key` (the path it resolves to and the sources there),
+    // so that a kernelspec that sets it and a shell that does not can share a spare.
+    let mut vars: Vec<_> = original_env()
+        .iter()
+        .filter(|(k, _)| !per_kernel(&k.to_string_lossy()) && k.as_os_str() != "DL_CORE_PATH")
+        .collect();
     vars.sort();
     for (k, v) in vars {
         h.update(k.as_encoded_bytes());
