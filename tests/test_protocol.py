@@ -346,11 +346,6 @@ def test_cells_download_datasets_through_the_kernel(tmp_path):
         server.shutdown()
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 def test_a_compiler_wrapper_of_the_users_own_is_kept_and_cells_still_run(tmp_path):
     """The kernel compiles cells through itself (`RUSTC_WORKSPACE_WRAPPER`, to turn off ThinLTO)
     unless the user has a compiler wrapper such as sccache: then cargo must call the user's
@@ -371,3 +366,8 @@ def test_a_compiler_wrapper_of_the_users_own_is_kept_and_cells_still_run(tmp_pat
     compilers = log.read_text().split()
     assert compilers, "the user's wrapper was never called"
     assert all(Path(c).name.startswith("rustc") for c in compilers), compilers
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass

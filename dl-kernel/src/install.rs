@@ -44,6 +44,7 @@ pub fn install(prefix: Option<&Path>, build: bool) -> Result<PathBuf> {
     let dir = kernels_dir(prefix).join(KERNEL_NAME);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let exe = std::env::current_exe()?.canonicalize()?;
+    let core = crate::prebuilt::dl_core_path();
     // Kernels started by Jupyter compile cells against the dl-core that install saw (`DL_CORE_PATH`
     // as `./run` sets it, else the one beside the sources this binary was built from, which goes
     // stale if the repository moves without a rebuild).
@@ -52,14 +53,14 @@ pub fn install(prefix: Option<&Path>, build: bool) -> Result<PathBuf> {
         "display_name": "Rust (dl)",
         "language": "rust",
         "interrupt_mode": "message",
-        "env": {"DL_CORE_PATH": crate::prebuilt::dl_core_path().to_string_lossy()},
+        "env": {"DL_CORE_PATH": core.to_string_lossy()},
         "metadata": {"debugger": false},
     });
     std::fs::write(dir.join("kernel.json"), serde_json::to_string_pretty(&spec)? + "\n")?;
     println!("Installed the \"Rust (dl)\" kernelspec in {}", dir.display());
     if build {
         crate::prebuilt::check_rust_src()?;
-        crate::prebuilt::check_dl_core(&crate::prebuilt::dl_core_path())?;
+        crate::prebuilt::check_dl_core(&core)?;
         let t = crate::prebuilt::ensure_template(&mut |m| println!("{m}"))?;
         println!("dl-core is ready for new kernels ({})", t.display());
     }
