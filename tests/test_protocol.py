@@ -1,5 +1,6 @@
 """The kernel against real Jupyter clients (jupyter_client, nbclient): failures, aborts, rich
 output, security of the wire, interrupts."""
+import contextlib
 import functools
 import http.server
 import multiprocessing
@@ -87,25 +88,49 @@ def _spin(stop):
         pass
 
 
+@contextlib.contextmanager
+def busy_machine():
+    """Three spinning processes per core, for as long as the block runs."""
+    stop = multiprocessing.Event()
+    hogs = [multiprocessing.Process(target=_spin, args=(stop,)) for _ in range(6 * (os.cpu_count() or 2))]
+    for h in hogs:
+        h.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        for h in hogs:
+            h.join()
+
+
 def test_question_mark_errors_keep_their_text_on_a_busy_machine(kernel):
     """A `?` error's text reaches the kernel through the cell process's stderr, another pipe than
     its stdout and the end of the cell; on a loaded machine the two arrive in either order, and
     the error must still be the reply's evalue (a notebook run once showed only "the cell
     returned an error through `?`" after a download message on stdout)."""
     _, kc = kernel
-    stop = multiprocessing.Event()
-    hogs = [multiprocessing.Process(target=_spin, args=(stop,)) for _ in range(6 * (os.cpu_count() or 2))]
-    for h in hogs:
-        h.start()
-    try:
+    with busy_machine():
         for i in range(20):
             reply, _ = run(kc, f'println!("parsing"); let r{i}: u8 = "x{i}".parse::<u8>()?;')
             assert reply["status"] == "error", reply
             assert reply["evalue"] == "invalid digit found in string", reply
-    finally:
-        stop.set()
-        for h in hogs:
-            h.join()
+
+
+def test_stderr_written_as_a_cell_ends_all_arrives_before_its_reply(kernel):
+    """Everything a cell wrote to stderr reaches the client before `idle` (nbclient keeps
+    nothing after it), in order, on a loaded machine, including a last line without a newline;
+    and the kernel's end-of-stderr fence never shows."""
+    _, kc = kernel
+    with busy_machine():
+        for n in (1, 2000):
+            reply, outputs = run(kc, f'for i in 0..{n} {{ eprintln!("line {{i}}"); }}\neprint!("unfinished {n}");')
+            assert reply["status"] == "ok", reply
+            text = "".join(m["content"]["text"] for m in outputs if m["msg_type"] == "stream" and m["content"]["name"] == "stderr")
+            expected = "".join(f"line {i}\n" for i in range(n)) + f"unfinished {n}"
+            assert text.rstrip("\n") == expected, text[-200:]
+    reply, outputs = run(kc, "let after_stderr = 1;")
+    assert reply["status"] == "ok"
+    assert not [m for m in outputs if m["msg_type"] == "stream"], outputs
 
 
 def test_compile_errors_are_one_error_with_the_diagnostic(kernel):

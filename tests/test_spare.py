@@ -133,7 +133,10 @@ def test_a_restarted_kernel_gets_its_ports_back(spare_env):
         km.shutdown_kernel(now=True)
 
 
-def test_a_spare_from_another_environment_is_not_used(spare_env):
+def test_a_spare_from_another_environment_is_not_used_nor_replaced_by_an_idle_kernel(spare_env):
+    """An idle kernel makes sure a spare waits, but leaves another environment's spare alone:
+    two idle kernels of different environments once replaced each other's spare every second,
+    so that no spare ever got warm and a core stayed busy."""
     pid = warm_spare(spare_env)
     km, kc = start_new_kernel(kernel_name=KERNEL, startup_timeout=START_TIMEOUT,
                               env=dict(spare_env, KERAS_HOME="/nonexistent/other-keras-home"))
@@ -141,7 +144,10 @@ def test_a_spare_from_another_environment_is_not_used(spare_env):
         parent = stdout_of(kc, WHO).split()[0]
         assert parent != str(pid)
         assert stdout_of(kc, 'println!("{:?}", std::env::var("KERAS_HOME"));') == 'Ok("/nonexistent/other-keras-home")'
+        time.sleep(6)  # idle for longer than a kernel waits before it looks for a spare (3 s)
         assert alive(pid), "the spare still waits for a kernel of its own environment"
+        spares = Path(spare_env["DL_KERNEL_SPARE_DIR"])
+        assert len(list(spares.glob("*.sock"))) == 1, "the idle kernel started no spare of its own"
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)

@@ -12,6 +12,7 @@
 
 use crate::outputs::{Event, MimeBundle};
 use crate::prebuilt;
+use crate::stderr_fence::Fence;
 use anyhow::Result;
 use evcxr::{CommandContext, EvalContextOutputs};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -87,6 +88,8 @@ pub struct Engine {
     generation: Arc<AtomicU64>,
     /// The cell's last burst of stderr lines (the error a `?` returned).
     last_stderr: StderrBurst,
+    /// Marks the end of what the cell process wrote to stderr.
+    fence: Fence,
     /// Keeps the evcxr working directory alive (it holds the prebuilt dependencies).
     _workdir: prebuilt::Workdir,
     /// The hidden cell that gave the cell process a stand-in's directory and variables (see
@@ -141,6 +144,7 @@ impl Engine {
             busy: Arc::new(AtomicBool::new(false)),
             generation: Arc::new(AtomicU64::new(0)),
             last_stderr: StderrBurst::default(),
+            fence: Fence::new(),
             _workdir: workdir,
             adoption: None,
         };
@@ -185,8 +189,9 @@ impl Engine {
             let survived = self.ctx.variables_and_types().any(|(n, _)| n == SENTINEL_VAR);
             if let (Outcome::Ok, false) = (&result.outcome, survived) {
                 // Returned early through `?`: evcxr printed the error to stderr, which reaches us
-                // through another thread than the end of the cell, later on a busy machine.
-                if self.last_stderr.lines.is_empty() {
+                // through another thread than the end of the cell, later on a busy machine
+                // (unless the fence has shown that all of it is here).
+                if self.last_stderr.lines.is_empty() && !self.last_stderr.complete {
                     self.await_stderr(Duration::from_secs(3), on_event);
                 }
                 result.outcome = early_return(&self.last_stderr.lines);
@@ -254,15 +259,25 @@ impl Engine {
         let mut panic: Option<(String, String)> = None;
         let mut stderr_tail = StderrBurst::default();
         let (done_tx, done_rx) = crossbeam_channel::bounded(1);
-        let Engine { ctx, outputs, .. } = self;
+        let Engine { ctx, outputs, fence, .. } = self;
         let result = std::thread::scope(|scope| {
             let worker = scope.spawn(move || {
                 let r = ctx.execute(code);
-                let _ = done_tx.send(());
+                // The process that ran the cell (evcxr starts a new one after a crash).
+                let _ = done_tx.send(ctx.process_handle().lock().map(|c| c.id()).ok());
                 r
             });
-            let mut handle = |line: Result<String, crossbeam_channel::RecvError>, is_err: bool| {
-                let Ok(line) = line else { return };
+            // Returns true for this cell's fence (one a late fence of an earlier cell is dropped).
+            let mut handle = |line: Result<String, crossbeam_channel::RecvError>, is_err: bool| -> bool {
+                let Ok(mut line) = line else { return false };
+                let mut current = false;
+                if let Some((front, this_cell)) = is_err.then(|| fence.strip(&line)).flatten() {
+                    current = this_cell;
+                    if front.is_empty() {
+                        return current;
+                    }
+                    line = front.to_string();
+                }
                 if is_err {
                     stderr_tail.push(line.clone());
                     on_event(Event::Stderr(format!("{line}\n")));
@@ -275,23 +290,28 @@ impl Engine {
                 } else {
                     on_event(Event::Stdout(format!("{line}\n")));
                 }
+                current
             };
-            loop {
+            let pid = loop {
                 crossbeam_channel::select! {
-                    recv(outputs.stdout) -> l => handle(l, false),
-                    recv(outputs.stderr) -> l => handle(l, true),
-                    recv(done_rx) -> _ => break,
+                    recv(outputs.stdout) -> l => { handle(l, false); }
+                    recv(outputs.stderr) -> l => { handle(l, true); }
+                    recv(done_rx) -> pid => break pid.ok().flatten(),
+                }
+            };
+            // evcxr has delivered all of stdout; stderr comes through another thread: wait for
+            // the fence (see `stderr_fence.rs`), or where there is none, for a moment of quiet.
+            let fenced = pid.is_some_and(|pid| fence.send(pid));
+            let wait = Duration::from_millis(if fenced { 2000 } else { 30 });
+            let mut complete = false;
+            while !complete {
+                crossbeam_channel::select! {
+                    recv(outputs.stdout) -> l => { handle(l, false); }
+                    recv(outputs.stderr) -> l => complete = handle(l, true),
+                    default(wait) => break,
                 }
             }
-            // evcxr has delivered all of stdout; stderr comes through another thread, so wait
-            // for a moment of quiet before deciding the cell is over.
-            loop {
-                crossbeam_channel::select! {
-                    recv(outputs.stdout) -> l => handle(l, false),
-                    recv(outputs.stderr) -> l => handle(l, true),
-                    default(Duration::from_millis(30)) => break,
-                }
-            }
+            stderr_tail.complete = complete;
             worker.join().unwrap_or_else(|_| Err(evcxr::Error::Message("evcxr itself panicked".into())))
         });
         self.busy.store(false, Ordering::SeqCst);
@@ -353,6 +373,8 @@ fn parse_marker(json: &str) -> Option<Marker> {
 struct StderrBurst {
     lines: Vec<String>,
     last: Option<Instant>,
+    /// The fence came through: the cell's stderr has all arrived.
+    complete: bool,
 }
 
 impl StderrBurst {

@@ -18,6 +18,7 @@ mod runner;
 mod rustc_wrapper;
 mod server;
 mod spare;
+mod stderr_fence;
 mod wire;
 
 use anyhow::{bail, Result};

@@ -213,7 +213,7 @@ async fn run(p: Prepared, info: ConnectionInfo) -> Result<()> {
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 let quiet = idle_since.lock().unwrap_or_else(|e| e.into_inner()).is_some_and(|t| t.elapsed() >= IDLE_BEFORE_SPARE);
                 if quiet && state.load(Ordering::SeqCst) == WARM {
-                    let _ = tokio::task::spawn_blocking(crate::spare::spawn_if_missing).await;
+                    let _ = tokio::task::spawn_blocking(|| crate::spare::spawn_if_missing(false)).await;
                 }
             }
         });
@@ -384,7 +384,7 @@ fn event_message(parent: &Header, e: Event) -> Outgoing {
 /// is already on its way and would only compete with a spare for the processor.
 fn leaving(restart: bool) {
     if !restart {
-        crate::spare::spawn_if_missing();
+        crate::spare::spawn_if_missing(true);
     }
 }
 

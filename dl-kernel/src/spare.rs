@@ -17,10 +17,10 @@
 //!
 //! Only a spare started from the same environment is used: the socket's name is a hash of the
 //! template key, this binary and every environment variable except the per-kernel ones. One
-//! spare per name (a lock file), and one per user: starting one stops the others. It leaves after `DL_KERNEL_SPARE_TIMEOUT` seconds unused
-//! (default 1800). `DL_KERNEL_SPARE=0` turns spares off; their sockets, locks and logs live in
-//! `DL_KERNEL_SPARE_DIR` (default `spares/` in the kernel cache), a directory only the user
-//! can open.
+//! spare per name (a lock file), and one per user (see [`spawn_if_missing`]). It leaves after
+//! `DL_KERNEL_SPARE_TIMEOUT` seconds unused (default 1800). `DL_KERNEL_SPARE=0` turns spares
+//! off; their sockets, locks and logs live in `DL_KERNEL_SPARE_DIR` (default `spares/` in the
+//! kernel cache), a directory only the user can open.
 
 use crate::prebuilt;
 use anyhow::{bail, Context, Result};
@@ -138,9 +138,25 @@ fn spare_exists(p: &Paths) -> bool {
     }
 }
 
+/// Whether any spare, of any environment, holds its name.
+fn any_spare_exists() -> bool {
+    let Ok(rd) = std::fs::read_dir(dir()) else { return false };
+    rd.flatten().any(|e| {
+        let path = e.path();
+        path.extension().is_some_and(|x| x == "lock") && std::fs::File::open(&path).is_ok_and(|f| f.try_lock().is_err())
+    })
+}
+
 /// Starts a spare for this environment unless one exists. It runs in its own process group,
 /// with the environment this process started with, its log in the spares directory.
-pub fn spawn_if_missing() {
+///
+/// There is one spare per user (a warm kernel holds about 1 GB, most of it rust-analyzer's).
+/// With `replace`, a spare of another environment is stopped to make room: a kernel shutting
+/// down for good, or `spare --wait`, says which environment comes next. Without it (an idle
+/// kernel making sure a spare waits), another environment's spare is left alone: two idle
+/// kernels of different environments replaced each other's spare every second, forever, each
+/// spare stopped while it warmed (seen as a spare that never got warm and a core kept busy).
+pub fn spawn_if_missing(replace: bool) {
     if !enabled() || create_dir().is_err() {
         return;
     }
@@ -148,9 +164,11 @@ pub fn spawn_if_missing() {
     if spare_exists(&p) {
         return;
     }
-    // One spare per user (a warm kernel holds about 1 GB, most of it rust-analyzer's): the
-    // newest environment is the likeliest next one, so spares of other environments leave.
-    stop_all();
+    if replace {
+        stop_all();
+    } else if any_spare_exists() {
+        return;
+    }
     let Ok(exe) = std::env::current_exe() else { return };
     // Appended to: the kernel that was the previous spare may still write to it.
     if p.log.metadata().is_ok_and(|m| m.len() > 1 << 20) {
@@ -400,13 +418,17 @@ pub fn wait_warm(limit: Duration) -> Result<u32> {
     }
     let p = paths();
     let t0 = Instant::now();
+    let mut first = true;
     while t0.elapsed() < limit {
         if let Some(pid) = std::fs::read_to_string(&p.warm).ok().and_then(|s| s.trim().parse().ok()) {
             if spare_exists(&p) {
                 return Ok(pid);
             }
         }
-        spawn_if_missing();
+        // Room is made once: two of these waiting for different environments would otherwise
+        // stop each other's spare in turn.
+        spawn_if_missing(first);
+        first = false;
         std::thread::sleep(Duration::from_millis(100));
     }
     bail!("no warm spare kernel after {:.0} s; see {}", limit.as_secs_f64(), p.log.display())
