@@ -133,6 +133,25 @@ def test_stderr_written_as_a_cell_ends_all_arrives_before_its_reply(kernel):
     assert not [m for m in outputs if m["msg_type"] == "stream"], outputs
 
 
+def test_a_cell_that_points_stderr_at_stdout_gets_no_stray_text_and_no_wait():
+    """The end-of-stderr fence is written into whatever pipe the cell process's stderr is; after
+    `dup2(1, 2)` that is stdout, where it must not show either."""
+    km, kc = start_new_kernel(kernel_name=KERNEL, startup_timeout=START_TIMEOUT)
+    try:
+        assert run(kc, 'unsafe extern "C" { fn dup2(old: i32, new: i32) -> i32; }')[0]["status"] == "ok"
+        for code in ('unsafe { dup2(1, 2); }\neprintln!("said on stderr");', 'eprintln!("again");'):
+            t0 = time.time()
+            reply, outputs = run(kc, code)
+            assert reply["status"] == "ok", reply
+            streams = [(m["content"]["name"], m["content"]["text"]) for m in outputs if m["msg_type"] == "stream"]
+            assert "".join(t for _, t in streams).strip() in ("said on stderr", "again"), streams
+            assert {n for n, _ in streams} == {"stdout"}, streams
+            assert time.time() - t0 < 1.8, "the kernel waited for a fence that went elsewhere"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
 def test_compile_errors_are_one_error_with_the_diagnostic(kernel):
     _, kc = kernel
     reply, outputs = run(kc, "let n: i32 = 1;\nlet m: i32 = \"text\";")

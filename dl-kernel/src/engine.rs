@@ -267,7 +267,7 @@ impl Engine {
                 let _ = done_tx.send(ctx.process_handle().lock().map(|c| c.id()).ok());
                 r
             });
-            // Returns true for this cell's fence (one a late fence of an earlier cell is dropped).
+            // Returns true for this cell's fence (a late fence of an earlier cell is dropped).
             let mut handle = |line: Result<String, crossbeam_channel::RecvError>, is_err: bool| -> bool {
                 let Ok(mut line) = line else { return false };
                 let mut current = false;

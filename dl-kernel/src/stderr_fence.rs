@@ -38,9 +38,11 @@ impl Fence {
         let Ok(pipe) = std::fs::read_link(&fd2) else { return false };
         let mut checked = self.checked.borrow_mut();
         if checked.as_ref() != Some(&(pid, pipe.clone())) {
-            // Only the pipe that evcxr reads: a cell may have redirected its stderr to a file,
-            // which must not receive the fence.
-            if !pipe.to_string_lossy().starts_with("pipe:") || !reads_here(&pipe) {
+            // Only the pipe that evcxr reads as stderr: a cell may have pointed its stderr at a
+            // file, which must not receive the fence, or at its stdout (`dup2(1, 2)`), which
+            // evcxr only reads while a cell runs, so the fence would come too late.
+            let stdout = std::fs::read_link(format!("/proc/{pid}/fd/1")).ok();
+            if !pipe.to_string_lossy().starts_with("pipe:") || stdout.as_ref() == Some(&pipe) || !reads_here(&pipe) {
                 return false;
             }
             *checked = Some((pid, pipe));
@@ -106,7 +108,7 @@ mod tests {
     }
 
     #[test]
-    fn no_fence_into_a_stderr_that_is_not_a_pipe_to_this_process() {
+    fn no_fence_into_a_file_the_stdout_pipe_or_a_process_that_is_gone() {
         let path = std::env::temp_dir().join(format!("dl-fence-test-{}", std::process::id()));
         let file = std::fs::File::create(&path).unwrap();
         let mut child = Command::new("sleep").arg("5").stderr(file).spawn().unwrap();
@@ -115,6 +117,12 @@ mod tests {
         let _ = child.wait();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "", "nothing was written to the file");
         let _ = std::fs::remove_file(&path);
+        // A process whose stderr is its stdout pipe (`2>&1`).
+        let mut child = Command::new("sh").args(["-c", "exec 2>&1; sleep 5"]).stdout(Stdio::piped()).spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(!Fence::new().send(child.id()));
+        let _ = child.kill();
+        let _ = child.wait();
         // A process that is gone.
         assert!(!Fence::new().send(u32::MAX));
     }
