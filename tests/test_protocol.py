@@ -246,6 +246,35 @@ def test_fit_progress_updates_in_place(kernel):
     assert text.count("Epoch ") == 3 and "5000/5000" in text and "mae:" in text
 
 
+LIVE_PLOT = (
+    "let mut lm = Sequential::new();\nlm.add(Dense::new(4).input_dim(2));\nlm.add(Dense::new(1));\n"
+    "lm.compile(\"sgd\", \"mse\", &[\"mae\"])?;\nlet lx = Array2::<f32>::ones((4000, 2));\nlet ly = Array1::<f32>::ones(4000);\n"
+    "let lh = lm.fit_with(&lx, &ly, FitOptions { epochs: 40, batch_size: 4, verbose: 0, validation_split: 0.25, live_plot: true, ..Default::default() })?;\n"
+    "println!(\"{}\", lh[\"loss\"].len());"
+)
+
+
+def test_a_live_plot_redraws_in_place_and_the_notebook_keeps_its_last_state(kernel):
+    """`FitOptions { live_plot: true, .. }`: one display, updated in place while `fit` runs, whose
+    last state shows every epoch (loss and val_loss plotted, the table as text)."""
+    _, kc = kernel
+    reply, outputs = run(kc, LIVE_PLOT)
+    assert reply["status"] == "ok", reply
+    shown = [m for m in outputs if m["msg_type"] in ("display_data", "update_display_data")]
+    assert [m["msg_type"] for m in shown][:1] == ["display_data"] and len(shown) >= 2, [m["msg_type"] for m in shown]
+    assert {m["content"]["transient"]["display_id"] for m in shown} == {shown[0]["content"]["transient"]["display_id"]}
+    first, last = shown[0]["content"]["data"], shown[-1]["content"]["data"]
+    assert len(first["text/plain"].splitlines()) < 41, "the first drawing comes while training runs"
+    rows = last["text/plain"].splitlines()
+    assert rows[0].split() == ["epoch", "loss", "mae", "val_loss", "val_mae"] and len(rows) == 41, rows[:2]
+    assert "<svg" in last["image/svg+xml"] and "val loss" in last["image/svg+xml"]
+    # The notebook keeps the last state only, in place of the first display.
+    nb = notebook(LIVE_PLOT)
+    NotebookClient(nb, kernel_name=KERNEL, timeout=300, startup_timeout=START_TIMEOUT).execute()
+    kept = [o for o in nb.cells[0].outputs if o.output_type == "display_data"]
+    assert len(kept) == 1 and len(kept[0].data["text/plain"].splitlines()) == 41
+
+
 def _raw_shell(km):
     ctx = zmq.Context.instance()
     sock = ctx.socket(zmq.DEALER)

@@ -12,6 +12,7 @@
 
 use super::data::{input_matrix, AsMatrix};
 use super::history::History;
+use super::live_plot::LivePlot;
 use super::progress::Progress;
 use super::sequential::{check_batch_size, Sequential};
 use super::workspace::Workspace;
@@ -48,6 +49,9 @@ pub struct FitOptions<'a> {
     pub validation_data: Option<(&'a dyn AsMatrix, &'a dyn AsMatrix)>,
     /// Batch size for validation (default: `batch_size`).
     pub validation_batch_size: Option<usize>,
+    /// In dl-kernel, a plot of the loss and metrics per epoch that redraws in place while
+    /// training runs (default false; Keras has no such option).
+    pub live_plot: bool,
 }
 
 impl Default for FitOptions<'_> {
@@ -61,6 +65,7 @@ impl Default for FitOptions<'_> {
             validation_split: 0.0,
             validation_data: None,
             validation_batch_size: None,
+            live_plot: false,
         }
     }
 }
@@ -157,6 +162,7 @@ impl Sequential {
         // which allocates as it grows.
         let mut result = Ok(History::default());
         let schedule = (opts.epochs, opts.verbose, opts.shuffle, opts.seed);
+        let mut live = LivePlot::new(opts.live_plot);
         rayon::join(
             || {
                 result = self.train(
@@ -164,10 +170,14 @@ impl Sequential {
                     (bs, steps, loss, &metrics, &kinds),
                     schedule,
                     Workspace::new(&self.layers, bs, xm.ncols(), ym.ncols()),
+                    &mut live,
                 )
             },
             || (),
         );
+        if let Some(live) = &mut live {
+            live.finish(&self.history);
+        }
         result
     }
 
@@ -179,6 +189,7 @@ impl Sequential {
         (bs, steps, loss, metrics, kinds): (usize, usize, Loss, &[Metric], &[MetricKind]),
         (epochs, verbose, shuffle, seed): (usize, u8, bool, Option<u64>),
         mut ws: Workspace,
+        live: &mut Option<LivePlot>,
     ) -> Result<History> {
         let n_train = train_x.nrows();
         let mut metric_sums = vec![0.0f64; kinds.len()];
@@ -246,6 +257,9 @@ impl Sequential {
             }
             history.push(epoch, logs.iter().cloned());
             self.history.push(epoch, logs);
+            if let Some(live) = live {
+                live.epoch_end(&history);
+            }
         }
         Ok(history)
     }

@@ -3,6 +3,7 @@
 pub mod data;
 pub mod fit;
 pub mod history;
+pub(crate) mod live_plot;
 pub(crate) mod progress;
 pub mod save;
 pub mod sequential;
