@@ -78,14 +78,18 @@ mod tests {
     use std::io::{BufRead, Read};
     use std::process::{Command, Stdio};
 
+    /// A shell that runs `script` and then waits on its stdin until killed.
+    fn shell(script: &str, stdout: Stdio, stderr: Stdio) -> std::process::Child {
+        let script = format!("{script}; read never");
+        Command::new("sh").args(["-c", &script]).stdin(Stdio::piped()).stdout(stdout).stderr(stderr).spawn().unwrap()
+    }
+
     #[test]
     fn the_fence_follows_what_the_process_wrote_and_keeps_an_unfinished_line() {
-        // A child whose stderr is a pipe read here, as evcxr's cell process is.
-        let mut child = Command::new("sh")
-            .args(["-c", "printf 'one\\ntwo\\nunfinished' >&2; sleep 5"])
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        // A child whose stderr is a pipe read here, as evcxr's cell process is. The text is
+        // written from a subshell: a builtin's `>&2` would point the shell's own stdout at the
+        // pipe while it runs, and the fence (rightly) goes nowhere near a stdout.
+        let mut child = shell("(printf 'one\\ntwo\\nunfinished' >&2)", Stdio::inherit(), Stdio::piped());
         let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
         let mut first = String::new();
         err.read_line(&mut first).unwrap();
@@ -111,15 +115,20 @@ mod tests {
     fn no_fence_into_a_file_the_stdout_pipe_or_a_process_that_is_gone() {
         let path = std::env::temp_dir().join(format!("dl-fence-test-{}", std::process::id()));
         let file = std::fs::File::create(&path).unwrap();
-        let mut child = Command::new("sleep").arg("5").stderr(file).spawn().unwrap();
+        let mut child = shell("echo ready", Stdio::piped(), Stdio::from(file));
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        assert_eq!(line, "ready\n");
         assert!(!Fence::new().send(child.id()));
         let _ = child.kill();
         let _ = child.wait();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "", "nothing was written to the file");
         let _ = std::fs::remove_file(&path);
         // A process whose stderr is its stdout pipe (`2>&1`).
-        let mut child = Command::new("sh").args(["-c", "exec 2>&1; sleep 5"]).stdout(Stdio::piped()).spawn().unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(200));
+        let mut child = shell("exec 2>&1; echo redirected", Stdio::piped(), Stdio::inherit());
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        assert_eq!(line, "redirected\n");
         assert!(!Fence::new().send(child.id()));
         let _ = child.kill();
         let _ = child.wait();
