@@ -315,6 +315,7 @@ def test_forged_unsigned_and_replayed_messages_are_ignored(kernel, tmp_path):
 
 
 def test_interrupt_during_a_long_fit_keeps_the_model_and_variables(kernel):
+    """Also: the fit's live plot ends showing every epoch that finished."""
     km, kc = kernel
     setup = (
         "let before_interrupt = 41;\nset_random_seed(2);\nlet mut im = Sequential::new();\n"
@@ -322,7 +323,7 @@ def test_interrupt_during_a_long_fit_keeps_the_model_and_variables(kernel):
         "im.compile(\"adam\", \"mse\", &[])?;\nlet ix = Array2::<f32>::ones((256, 4));\nlet iy = Array1::<f32>::ones(256);"
     )
     assert run(kc, setup)[0]["status"] == "ok"
-    msg_id = kc.execute("im.fit_with(&ix, &iy, FitOptions { epochs: 100_000_000, batch_size: 8, verbose: 0, ..Default::default() })?;")
+    msg_id = kc.execute("im.fit_with(&ix, &iy, FitOptions { epochs: 100_000_000, batch_size: 8, verbose: 0, live_plot: true, ..Default::default() })?;")
     time.sleep(4)
     t = time.time()
     km.interrupt_kernel()
@@ -331,10 +332,21 @@ def test_interrupt_during_a_long_fit_keeps_the_model_and_variables(kernel):
     assert reply["parent_header"]["msg_id"] == msg_id
     assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "KeyboardInterrupt", reply["content"]
     assert elapsed < 3, f"the interrupt took {elapsed:.1f}s"
-    r, outs = run(kc, "(before_interrupt + 1, im.history().epoch.len() > 0, im.predict_with(&ix, 32, 0)?.nrows())")
+    plots = []
+    while True:
+        m = kc.get_iopub_msg(timeout=30)
+        if m["parent_header"].get("msg_id") != msg_id:
+            continue
+        if m["msg_type"] in ("display_data", "update_display_data"):
+            plots.append(m["content"]["data"]["text/plain"])
+        if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
+            break
+    r, outs = run(kc, "(before_interrupt + 1, im.history().epoch.len(), im.predict_with(&ix, 32, 0)?.nrows())")
     assert r["status"] == "ok"
     result = [m for m in outs if m["msg_type"] == "execute_result"][0]["content"]["data"]["text/plain"]
-    assert result == "(42, true, 256)", result
+    answer, epochs, rows = result.strip("()").split(", ")
+    assert (answer, rows) == ("42", "256") and int(epochs) > 0, result
+    assert len(plots) >= 2 and len(plots[-1].splitlines()) == int(epochs) + 1, (len(plots), plots[-1][-200:], epochs)
 
 
 def test_code_that_ignores_interrupts_is_restarted_and_lost_variables_are_named():
