@@ -132,19 +132,21 @@ fn create_dir() -> Result<()> {
 
 /// Whether a spare for this environment exists (warming or waiting).
 fn spare_exists(p: &Paths) -> bool {
-    match std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&p.lock) {
-        Ok(f) => f.try_lock().is_err(),
-        Err(_) => true,
-    }
+    lock_held(&p.lock)
 }
 
 /// Whether any spare, of any environment, holds its name.
 fn any_spare_exists() -> bool {
     let Ok(rd) = std::fs::read_dir(dir()) else { return false };
-    rd.flatten().any(|e| {
-        let path = e.path();
-        path.extension().is_some_and(|x| x == "lock") && std::fs::File::open(&path).is_ok_and(|f| f.try_lock().is_err())
-    })
+    rd.flatten().any(|e| e.path().extension().is_some_and(|x| x == "lock") && lock_held(&e.path()))
+}
+
+/// Whether a spare holds the lock file `lock` (one that cannot be opened counts as held).
+fn lock_held(lock: &Path) -> bool {
+    match std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(lock) {
+        Ok(f) => f.try_lock().is_err(),
+        Err(_) => true,
+    }
 }
 
 /// Starts a spare for this environment unless one exists. It runs in its own process group,

@@ -76,12 +76,26 @@ fn reads_here(pipe: &std::path::Path) -> bool {
 mod tests {
     use super::*;
     use std::io::{BufRead, Read};
-    use std::process::{Command, Stdio};
+    use std::process::{Child, Command, Stdio};
 
     /// A shell that runs `script` and then waits on its stdin until killed.
-    fn shell(script: &str, stdout: Stdio, stderr: Stdio) -> std::process::Child {
+    fn shell(script: &str, stdout: Stdio, stderr: Stdio) -> Child {
         let script = format!("{script}; read never");
         Command::new("sh").args(["-c", &script]).stdin(Stdio::piped()).stdout(stdout).stderr(stderr).spawn().unwrap()
+    }
+
+    /// A shell that says `ready` on its stdout once `redirect` has run, with `stderr` as given.
+    fn ready_shell(redirect: &str, stderr: Stdio) -> Child {
+        let mut child = shell(&format!("{redirect}echo ready"), Stdio::piped(), stderr);
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        assert_eq!(line, "ready\n");
+        child
+    }
+
+    fn stop(mut child: Child) {
+        let _ = child.kill();
+        let _ = child.wait();
     }
 
     #[test]
@@ -107,31 +121,22 @@ mod tests {
         err.read_line(&mut second).unwrap();
         assert_eq!(fence.strip(second.trim_end()), Some(("", true)));
         assert_eq!(fence.strip(&first), Some(("unfinished", false)));
-        let _ = child.kill();
-        let _ = child.wait();
+        stop(child);
     }
 
     #[test]
     fn no_fence_into_a_file_the_stdout_pipe_or_a_process_that_is_gone() {
         let path = std::env::temp_dir().join(format!("dl-fence-test-{}", std::process::id()));
         let file = std::fs::File::create(&path).unwrap();
-        let mut child = shell("echo ready", Stdio::piped(), Stdio::from(file));
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        assert_eq!(line, "ready\n");
+        let child = ready_shell("", Stdio::from(file));
         assert!(!Fence::new().send(child.id()));
-        let _ = child.kill();
-        let _ = child.wait();
+        stop(child);
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "", "nothing was written to the file");
         let _ = std::fs::remove_file(&path);
         // A process whose stderr is its stdout pipe (`2>&1`).
-        let mut child = shell("exec 2>&1; echo redirected", Stdio::piped(), Stdio::inherit());
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        assert_eq!(line, "redirected\n");
+        let child = ready_shell("exec 2>&1; ", Stdio::inherit());
         assert!(!Fence::new().send(child.id()));
-        let _ = child.kill();
-        let _ = child.wait();
+        stop(child);
         // A process that is gone.
         assert!(!Fence::new().send(u32::MAX));
     }

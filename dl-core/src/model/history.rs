@@ -58,12 +58,17 @@ impl History {
     /// Shows the history as a cell's value in evcxr/dl-kernel: its table and a plot of every
     /// curve (`val_*` dashed beside its training curve).
     pub fn evcxr_display(&self) {
+        display::evcxr_send(&self.bundle());
+    }
+
+    /// The history as rich output: the plot as SVG, the table as its text fallback.
+    pub(crate) fn bundle(&self) -> MimeBundle {
         let mut data = MimeBundle::new();
         data.insert("text/plain".into(), self.to_table());
         if let Ok(svg) = self.plot().and_then(|f| f.to_svg()) {
             data.insert("image/svg+xml".into(), svg);
         }
-        display::evcxr_send(&data);
+        data
     }
 }
 

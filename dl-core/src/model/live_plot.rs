@@ -2,12 +2,13 @@
 //!
 //! In dl-kernel the curve is one output, shown after the first epoch and updated in place
 //! (`update_display_data`) at most twice a second, and once more when `fit` ends (also when it
-//! is interrupted), so a saved notebook holds the final curve only. It is [`History::plot`] of the epochs so far (one subplot per
-//! quantity, `val_` dashed), with the history's table as the text fallback. Outside a kernel
-//! there is nowhere to draw, and the option does nothing.
+//! is interrupted), so a saved notebook holds the final curve only. It shows the history of the
+//! epochs so far as a cell's `History` value shows it ([`History::plot`], one subplot per
+//! quantity, `val_` dashed, the table as text fallback). Outside a kernel there is nowhere to
+//! draw, and the option does nothing.
 
 use super::history::History;
-use crate::display::{self, MimeBundle};
+use crate::display;
 use std::time::{Duration, Instant};
 
 const REFRESH: Duration = Duration::from_millis(500);
@@ -41,11 +42,7 @@ impl LivePlot {
 
     fn draw(&mut self, history: &History) {
         self.last_draw = Some(Instant::now());
-        let mut data = MimeBundle::new();
-        data.insert("text/plain".into(), history.to_table());
-        if let Ok(svg) = history.plot().and_then(|f| f.to_svg()) {
-            data.insert("image/svg+xml".into(), svg);
-        }
+        let data = history.bundle();
         if self.drawn == 0 {
             display::display(&data, Some(&self.id));
         } else {
