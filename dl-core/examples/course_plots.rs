@@ -17,7 +17,10 @@ fn main() -> Result<()> {
     let mut fig = Figure::new();
     fig.plot(&truth, &preds, "ro")?.label("test houses");
     fig.plot(&[0.0, 50.0], &[0.0, 50.0], "b")?.label("perfect prediction");
-    fig.title("Boston housing: predictions vs truth").xlabel("true median value (k$)").ylabel("predicted (k$)").legend();
+    fig.title("Boston housing: predictions vs truth")
+        .xlabel("true median value (k$)")
+        .ylabel("predicted (k$)")
+        .legend();
     fig.savefig(out.join("boston_pred_vs_truth.svg"))?;
     fig.savefig(out.join("boston_pred_vs_truth.png"))?;
 
@@ -44,7 +47,11 @@ fn main() -> Result<()> {
     model.compile("adam", "mse", &["mae"])?;
     let x = Array2::from_shape_fn((400, 3), |(i, j)| ((i * 7 + j * 13) % 17) as f32 / 17.0);
     let y = x.map_axis(Axis(1), |r| 2.0 * r[0] - r[1] + 0.5 * r[2]);
-    let h = model.fit_with(&x, &y, FitOptions { epochs: 30, batch_size: 16, validation_split: 0.2, verbose: 0, ..Default::default() })?;
+    let h = model.fit_with(
+        &x,
+        &y,
+        FitOptions { epochs: 30, batch_size: 16, validation_split: 0.2, verbose: 0, ..Default::default() },
+    )?;
     let fig = h.plot()?;
     fig.savefig(out.join("history.svg"))?;
     fig.savefig(out.join("history.png"))?;

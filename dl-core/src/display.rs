@@ -1,12 +1,12 @@
-//! How dl-core values show themselves in a notebook, and the two mechanisms shared with the
-//! dl-kernel Jupyter kernel: live output and interrupts.
+//! How dl-core values show themselves in a notebook: rich output sent to dl-kernel as it
+//! happens, a cell's value in evcxr's convention, and the panic hook. The messages themselves
+//! are defined in [`crate::kernel_protocol`].
 //!
 //! **Live output.** evcxr (the engine under the kernel) only delivers rich output when a cell
-//! ends, one item per MIME type. dl-core therefore prints one line per display event on stdout:
-//! [`MARKER`] followed by a JSON object `{"op": "display" | "update", "id": ..., "data": {mime:
-//! text}}`. The kernel turns it into `display_data` / `update_display_data` at once, so several
-//! figures per cell are kept and `fit`'s progress updates in place. Outside the kernel (a
-//! terminal, `cargo run`, plain evcxr) the same calls print text.
+//! ends, one item per MIME type. dl-core therefore sends one [`CellMessage`] line per display
+//! event on stdout; the kernel turns it into `display_data` / `update_display_data` at once, so
+//! several figures per cell are kept and `fit`'s progress updates in place. Outside the kernel
+//! (a terminal, `cargo run`, plain evcxr) the same calls print text.
 //!
 //! **Interrupt.** The kernel requests a stop through the session directory (see
 //! [`crate::session`]); `fit`, `evaluate`, `predict` and downloads look for the request between
@@ -14,29 +14,20 @@
 //! the model keeping its weights.
 //!
 //! **Panics.** [`kernel_init`] also installs a panic hook that reports the panic message and
-//! location to the kernel as a marker line, so a panicking cell is an `error`, not `ok`.
+//! location to the kernel, so a panicking cell is an `error`, not `ok`.
 
-use std::collections::BTreeMap;
+pub use crate::kernel_protocol::MimeBundle;
+use crate::kernel_protocol::{CellMessage, DISPLAY_ENV};
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
-/// Prefix of a display line on stdout. Starts with a control character so that no ordinary
-/// program output is mistaken for it.
-pub const MARKER: &str = "\u{1b}]dl-display;";
-
-/// Environment variable the kernel sets for the process that runs cells.
-pub const KERNEL_ENV: &str = "DL_KERNEL_DISPLAY";
-
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-
-/// A MIME bundle: `{"text/plain": ..., "image/svg+xml": ...}`.
-pub type MimeBundle = BTreeMap<String, String>;
 
 /// True inside a dl-kernel session (rich output goes to the notebook as it happens).
 pub fn in_kernel() -> bool {
     static IN: OnceLock<bool> = OnceLock::new();
-    *IN.get_or_init(|| std::env::var(KERNEL_ENV).is_ok_and(|v| v == "1"))
+    *IN.get_or_init(|| std::env::var(DISPLAY_ENV).is_ok_and(|v| v == "1"))
 }
 
 /// A fresh display id, unique within the process.
@@ -44,11 +35,10 @@ pub fn new_display_id() -> String {
     format!("dl-{}-{}", std::process::id(), NEXT_ID.fetch_add(1, Ordering::Relaxed))
 }
 
-fn emit(op: &str, id: Option<&str>, data: &MimeBundle) {
-    let msg = serde_json::json!({ "op": op, "id": id, "data": data });
+fn send(msg: &CellMessage) {
     let mut out = std::io::stdout().lock();
     // A closed stdout is not worth a panic inside a training loop.
-    let _ = writeln!(out, "{MARKER}{msg}");
+    let _ = writeln!(out, "{}", msg.to_line());
     let _ = out.flush();
 }
 
@@ -56,7 +46,7 @@ fn emit(op: &str, id: Option<&str>, data: &MimeBundle) {
 /// be replaced through `id` with [`update_display`]. Outside it, prints the `text/plain` part.
 pub fn display(data: &MimeBundle, id: Option<&str>) {
     if in_kernel() {
-        emit("display", id, data);
+        send(&CellMessage::Display { id: id.map(str::to_string), data: data.clone() });
     } else if let Some(text) = data.get("text/plain") {
         println!("{text}");
     }
@@ -67,9 +57,7 @@ pub fn display(data: &MimeBundle, id: Option<&str>) {
 /// nothing.
 pub fn clear_output(wait: bool) {
     if in_kernel() {
-        let mut data = MimeBundle::new();
-        data.insert("wait".into(), wait.to_string());
-        emit("clear", None, &data);
+        send(&CellMessage::Clear { wait });
     }
 }
 
@@ -77,7 +65,7 @@ pub fn clear_output(wait: bool) {
 /// does nothing; callers print their own text there.
 pub fn update_display(data: &MimeBundle, id: &str) {
     if in_kernel() {
-        emit("update", Some(id), data);
+        send(&CellMessage::Update { id: id.to_string(), data: data.clone() });
     }
 }
 
@@ -143,10 +131,7 @@ pub fn kernel_init() {
             "Box<dyn Any>".to_string()
         };
         let location = info.location().map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column())).unwrap_or_default();
-        let mut data = MimeBundle::new();
-        data.insert("message".into(), msg);
-        data.insert("location".into(), location);
-        emit("panic", None, &data);
+        send(&CellMessage::Panic { message: msg, location });
     }));
 }
 

@@ -10,7 +10,7 @@
 //! | `zeros`, `ones`  | constants (`zeros` is Keras's bias default)                |
 
 use crate::error::{Error, Result};
-use crate::rng::Rng;
+use crate::random::Rng;
 use ndarray::{ArrayD, IxDyn};
 use std::str::FromStr;
 

@@ -25,21 +25,24 @@
 //! # Ok::<(), dl_core::Error>(())
 //! ```
 
+#![deny(unsafe_code)] // the one exception is `linalg::simd`, which allows it for itself
+
 pub mod datasets;
 pub mod display;
 pub mod error;
 pub mod init;
 pub mod io;
+pub mod kernel_protocol;
 pub mod layers;
 pub mod linalg;
 pub mod loss;
 pub mod metrics;
 pub mod model;
+pub mod numpy;
 pub mod optim;
 pub mod plot;
-pub mod rng;
+pub mod random;
 pub mod session;
-pub mod tensor;
 
 pub use error::{Error, Result};
 pub use layers::{Activation, Dense};
@@ -47,7 +50,7 @@ pub use loss::Loss;
 pub use model::{FitOptions, History, Sequential};
 pub use ndarray;
 pub use optim::{Adam, Optimizer, RmsProp, Sgd};
-pub use rng::set_random_seed;
+pub use random::set_random_seed;
 
 /// Forgets the automatic names given so far, so the next model is `sequential` with layers
 /// `dense`, `dense_1`... again (Keras's `keras.backend.clear_session()`).
@@ -63,19 +66,19 @@ pub mod prelude {
     pub use crate::display::DebugDisplay as _;
     pub use crate::error::{Error, Result};
     pub use crate::init::Initializer;
-    pub use crate::io::npz::{load_npy, save_npy, NpArray, Npz, NpzWriter};
+    pub use crate::io::{load_npy, save_npy, NpArray, Npz, NpzWriter};
     pub use crate::layers::{Activation, Dense};
     pub use crate::loss::Loss;
     pub use crate::model::{AsMatrix, FitOptions, History, Sequential};
+    pub use crate::numpy::{
+        argmax, count_equal, flatten, fraction_equal, mean_std, round, scale_u8, standardize, take_rows,
+        to_categorical, to_f32, to_f64,
+    };
     pub use crate::optim::{Adam, Optimizer, RmsProp, Sgd};
     pub use crate::plot::{plt, Colormap, Figure};
-    pub use crate::rng::set_random_seed;
-    pub use crate::tensor::{
-        argmax, count_equal, flatten, fraction_equal, mean_std, normal, rand, randn, round, scale_u8, shuffle,
-        standardize, take_rows, to_categorical, to_f32, to_f64, train_test_split, uniform,
-    };
+    pub use crate::random::{normal, rand, randn, set_random_seed, shuffle, train_test_split, uniform};
     pub use ndarray::{
-        array, concatenate, s, stack, Array, Array1, Array2, Array3, ArrayD, ArrayView1, ArrayView2, Axis, Ix1, Ix2, Ix3,
-        IxDyn,
+        array, concatenate, s, stack, Array, Array1, Array2, Array3, ArrayD, ArrayView1, ArrayView2, Axis, Ix1, Ix2,
+        Ix3, IxDyn,
     };
 }

@@ -58,7 +58,11 @@ impl Loss {
 
     /// The number of target columns this loss needs for an output of `units`.
     pub(crate) fn target_width(self, units: usize) -> usize {
-        if self == Loss::SparseCategoricalCrossentropy { 1 } else { units }
+        if self == Loss::SparseCategoricalCrossentropy {
+            1
+        } else {
+            units
+        }
     }
 
     /// Checks every target value: labels for the sparse loss must be integers in `0..units`.
@@ -117,7 +121,8 @@ impl Loss {
                     if let Some(g) = gr.as_mut() {
                         Zip::from(g).and(&zr).and(&yr).for_each(|g, &z, &y| *g = (sigmoid(z) - y) * inv_u * inv_n);
                     }
-                    zr.iter().zip(&yr).map(|(&z, &y)| z.max(0.0) - z * y + (-z.abs()).exp().ln_1p()).sum::<f32>() * inv_u
+                    zr.iter().zip(&yr).map(|(&z, &y)| z.max(0.0) - z * y + (-z.abs()).exp().ln_1p()).sum::<f32>()
+                        * inv_u
                 }
                 (Loss::BinaryCrossentropy, false) => {
                     let mut s = 0.0;

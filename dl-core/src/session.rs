@@ -1,23 +1,21 @@
-//! State that must be shared by every cell of a notebook: the random generator behind
-//! [`crate::set_random_seed`], Keras's automatic layer/model name counters, and the interrupt
-//! request.
+//! State that must be shared by every cell of a notebook: the random generator's state (see
+//! [`crate::random`]), Keras's automatic layer/model name counters, and the interrupt request.
 //!
 //! evcxr loads each cell as a separate shared library, and each one links its own copy of
-//! dl-core, statics included. In a dl-kernel session (`DL_SESSION_DIR` set by the kernel) this
-//! state therefore lives in small files in the session directory, which every copy sees; the
-//! kernel asks a running loop to stop by creating `interrupt` there. Outside a kernel it lives in
-//! ordinary statics.
+//! dl-core, statics included. In a dl-kernel session ([`SESSION_DIR_ENV`] set by the kernel)
+//! this state therefore lives in small files in the session directory, which every copy sees;
+//! the kernel asks a running loop to stop by creating [`INTERRUPT_FILE`] there. Outside a kernel
+//! it lives in ordinary statics.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// The variable that names the session directory.
-pub const SESSION_ENV: &str = "DL_SESSION_DIR";
+pub use crate::kernel_protocol::{INTERRUPT_FILE, SESSION_DIR_ENV};
 
 fn dir() -> Option<PathBuf> {
-    std::env::var_os(SESSION_ENV).map(PathBuf::from)
+    std::env::var_os(SESSION_DIR_ENV).map(PathBuf::from)
 }
 
 /// Adds one to the counter `name` and returns its previous value.
@@ -41,24 +39,20 @@ pub(crate) fn reset_count(name: &str, local: &AtomicUsize) {
     }
 }
 
-static RNG_STATE: Mutex<Option<[u64; 4]>> = Mutex::new(None);
-
-/// Runs `f` on the global generator's state (`None` when never seeded) and stores the result.
-pub(crate) fn with_rng_state<R>(f: impl FnOnce(&mut Option<[u64; 4]>) -> R) -> R {
+/// Runs `f` on the state `name` (`None` when never set) and keeps what it leaves there: as a
+/// file in the session directory in a kernel, else in `local`.
+pub(crate) fn with_state<R>(name: &str, local: &Mutex<Option<String>>, f: impl FnOnce(&mut Option<String>) -> R) -> R {
     match dir() {
         Some(d) => {
-            let path = d.join("rng");
-            let mut state = std::fs::read_to_string(&path).ok().and_then(|s| {
-                let v: Vec<u64> = s.split_whitespace().filter_map(|w| w.parse().ok()).collect();
-                <[u64; 4]>::try_from(v).ok()
-            });
+            let path = d.join(name);
+            let mut state = std::fs::read_to_string(&path).ok();
             let r = f(&mut state);
-            if let Some(s) = state {
-                let _ = std::fs::write(&path, format!("{} {} {} {}", s[0], s[1], s[2], s[3]));
+            if let Some(s) = &state {
+                let _ = std::fs::write(&path, s);
             }
             r
         }
-        None => f(&mut RNG_STATE.lock().unwrap_or_else(|e| e.into_inner())),
+        None => f(&mut local.lock().unwrap_or_else(|e| e.into_inner())),
     }
 }
 
@@ -83,7 +77,7 @@ pub(crate) fn take_interrupt() -> bool {
         }
         *last = Some(now);
     }
-    std::fs::remove_file(d.join("interrupt")).is_ok()
+    std::fs::remove_file(d.join(INTERRUPT_FILE)).is_ok()
 }
 
 /// Forgets an interrupt requested while no loop was running.
@@ -91,7 +85,7 @@ pub(crate) fn clear_interrupt() {
     LOCAL_INTERRUPT.store(false, Ordering::SeqCst);
     *LAST_CHECK.lock().unwrap_or_else(|e| e.into_inner()) = None;
     if let Some(d) = dir() {
-        let _ = std::fs::remove_file(d.join("interrupt"));
+        let _ = std::fs::remove_file(d.join(INTERRUPT_FILE));
     }
 }
 
@@ -100,6 +94,6 @@ pub(crate) fn clear_interrupt() {
 pub fn request_interrupt() {
     LOCAL_INTERRUPT.store(true, Ordering::SeqCst);
     if let Some(d) = dir() {
-        let _ = std::fs::write(d.join("interrupt"), b"");
+        let _ = std::fs::write(d.join(INTERRUPT_FILE), b"");
     }
 }

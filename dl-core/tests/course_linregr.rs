@@ -15,7 +15,9 @@ fn linear_regression_recovers_intercept_3_and_slope_4() {
         let mut model = Sequential::new();
         model.add(Dense::new(1).input_shape([1]));
         model.compile("sgd", "mse", &["mse"]).unwrap();
-        let h = model.fit_with(&x, &y, FitOptions { epochs: 40, batch_size: 16, verbose: 0, ..Default::default() }).unwrap();
+        let h = model
+            .fit_with(&x, &y, FitOptions { epochs: 40, batch_size: 16, verbose: 0, ..Default::default() })
+            .unwrap();
         let w = model.get_weights();
         let (w0, w1) = (w[1][[0]], w[0][[0, 0]]);
         assert!((w0 - 3.0).abs() < 0.1 && (w1 - 4.0).abs() < 0.1, "seed {seed}: w0 = {w0}, w1 = {w1}");

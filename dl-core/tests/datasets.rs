@@ -1,8 +1,9 @@
 //! Keras's datasets read from the real files in `../shared/data` (through `DL_DATASETS_DIR`),
 //! and the download path exercised for real against a local HTTP server on 127.0.0.1.
 
-use dl_core::datasets::{boston_housing, cache, grading, mnist, np_random};
+use dl_core::datasets::{boston_housing, cache, grading, mnist};
 use dl_core::prelude::*;
+use dl_core::random::mt19937;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -59,7 +60,7 @@ fn boston_split_matches_numpys_legacy_shuffle_row_by_row() {
     assert_eq!((xtr.shape(), ytr.len(), xte.shape(), yte.len()), (&[404, 13][..], 404, &[102, 13][..], 102));
     let raw = Npz::load(dir.join("boston_housing.npz")).unwrap();
     let (x, y) = (raw.array::<f64, Ix2>("x").unwrap(), raw.array::<f64, Ix1>("y").unwrap());
-    let p = np_random::legacy_permutation(506, 113);
+    let p = mt19937::legacy_permutation(506, 113);
     // The permutation given in ../shared/data/README.md.
     assert_eq!(&p[..10], &[22, 202, 368, 335, 461, 323, 382, 143, 146, 141]);
     assert_eq!(&p[404..409], &[415, 112, 339, 160, 87]);
@@ -139,7 +140,9 @@ fn serve(body: Vec<u8>, mode: Serve) -> String {
             let mut req = [0u8; 4096];
             let _ = s.read(&mut req);
             let _ = match mode {
-                Serve::NotFound => s.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
+                Serve::NotFound => {
+                    s.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                }
                 Serve::Good | Serve::WrongBytes | Serve::DropHalfway => {
                     let mut b = body.clone();
                     if let Serve::WrongBytes = mode {
@@ -156,8 +159,9 @@ fn serve(body: Vec<u8>, mode: Serve) -> String {
 }
 
 fn files_in(dir: &std::path::Path) -> Vec<String> {
-    let mut v: Vec<String> =
-        std::fs::read_dir(dir).map(|r| r.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()).unwrap_or_default();
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|r| r.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
     v.sort();
     v
 }
@@ -236,7 +240,11 @@ fn a_cached_file_with_the_wrong_hash_is_fetched_again() {
     std::fs::create_dir_all(home.join("datasets")).unwrap();
     std::fs::write(home.join("datasets/boston_housing.npz"), b"stale").unwrap();
     with_env(
-        &[("DL_DATASETS_DIR", None), ("KERAS_HOME", Some(home.as_os_str())), ("DL_DATASETS_URL", Some(std::ffi::OsStr::new(&url)))],
+        &[
+            ("DL_DATASETS_DIR", None),
+            ("KERAS_HOME", Some(home.as_os_str())),
+            ("DL_DATASETS_URL", Some(std::ffi::OsStr::new(&url))),
+        ],
         boston_housing::load_data,
     )
     .unwrap();

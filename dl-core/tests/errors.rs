@@ -22,7 +22,10 @@ fn err_text(r: Result<impl std::fmt::Debug>) -> String {
 fn fitting_13_features_into_a_model_built_for_1_names_both_shapes() {
     let mut m = linear(1);
     let e = err_text(m.fit_with(&Array2::<f32>::zeros((404, 13)), &Array1::<f32>::zeros(404), quiet(1)));
-    assert!(e.contains("fit") && e.contains("13 features") && e.contains("expects 1") && e.contains("[404, 13]"), "{e}");
+    assert!(
+        e.contains("fit") && e.contains("13 features") && e.contains("expects 1") && e.contains("[404, 13]"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -104,7 +107,9 @@ fn unknown_names_list_what_is_accepted() {
     m.add(Dense::new(1).activation("rellu").input_dim(1));
     assert!(err_text(m.compile("sgd", "mse", &[])).contains("unknown activation \"rellu\""));
     let mut m = linear(1);
-    assert!(err_text(m.compile(Sgd { learning_rate: -1.0, ..Default::default() }, "mse", &[])).contains("learning_rate"));
+    assert!(
+        err_text(m.compile(Sgd { learning_rate: -1.0, ..Default::default() }, "mse", &[])).contains("learning_rate")
+    );
 }
 
 #[test]
@@ -133,7 +138,8 @@ fn bad_fit_options_are_errors() {
     let y = Array1::<f32>::zeros(10);
     assert!(err_text(m.fit_with(&x, &y, FitOptions { batch_size: 0, ..quiet(1) })).contains("batch_size"));
     assert!(err_text(m.fit_with(&x, &y, FitOptions { validation_split: 1.5, ..quiet(1) })).contains("validation_split"));
-    assert!(err_text(m.fit_with(&x, &y, FitOptions { validation_split: 0.95, ..quiet(1) })).contains("leaves 0 for training and 10"));
+    assert!(err_text(m.fit_with(&x, &y, FitOptions { validation_split: 0.95, ..quiet(1) }))
+        .contains("leaves 0 for training and 10"));
     let vx = Array2::<f32>::zeros((4, 2));
     let e = err_text(m.fit_with(&x, &y, FitOptions { validation_data: Some((&vx, &y)), ..quiet(1) }));
     assert!(e.contains("validation_data") && e.contains("2 features"), "{e}");

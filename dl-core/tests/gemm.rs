@@ -5,9 +5,9 @@
 //! bound for a float32 sum of k products plus the β term (u = 2⁻²⁴, the unit roundoff), doubled
 //! for slack.
 
+use dl_core::linalg::cpu::{active, detected, force, Isa};
 use dl_core::linalg::gemm;
-use dl_core::linalg::kernel::{active, detected, force, Isa};
-use dl_core::rng::Rng;
+use dl_core::random::Rng;
 use ndarray::{s, Array2, ArrayView2};
 use std::sync::Mutex;
 

@@ -67,7 +67,12 @@ fn build(case: &Value) -> Sequential {
     let o = &c["optimizer"];
     let f = |k: &str| o[k].as_f64().unwrap() as f32;
     let optimizer: Optimizer = match o["name"].as_str().unwrap() {
-        "sgd" => Sgd { learning_rate: f("learning_rate"), momentum: f("momentum"), nesterov: o["nesterov"].as_bool().unwrap() }.into(),
+        "sgd" => Sgd {
+            learning_rate: f("learning_rate"),
+            momentum: f("momentum"),
+            nesterov: o["nesterov"].as_bool().unwrap(),
+        }
+        .into(),
         "rmsprop" => RmsProp {
             learning_rate: f("learning_rate"),
             rho: f("rho"),
@@ -94,7 +99,11 @@ fn build(case: &Value) -> Sequential {
 /// `y` as the fixture stores it: 2-D floats, or 1-D integer labels (case 03).
 fn targets(case: &Value, key: &str) -> ArrayD<f32> {
     let y = &case["data"][key];
-    if y[0].is_array() { matrix(y).into_dyn() } else { vector(y).into_dyn() }
+    if y[0].is_array() {
+        matrix(y).into_dyn()
+    } else {
+        vector(y).into_dyn()
+    }
 }
 
 fn check_eval(what: &str, got: &std::collections::BTreeMap<String, f64>, want: &Value) {
@@ -120,7 +129,11 @@ fn run_case(name: &str) {
 
     // The forward pass alone, before any training.
     let p0 = model.predict_with(&probe, 32, 0).unwrap();
-    assert_all_close("initial_predict", p0.iter().map(|&v| v as f64), matrix(&exp["initial_predict"]).iter().map(|&v| v as f64));
+    assert_all_close(
+        "initial_predict",
+        p0.iter().map(|&v| v as f64),
+        matrix(&exp["initial_predict"]).iter().map(|&v| v as f64),
+    );
     check_eval("initial_evaluate", &model.evaluate_with(&x, &y, 32, 0).unwrap(), &exp["initial_evaluate"]);
 
     let fit = &case["fit"];
@@ -144,7 +157,11 @@ fn run_case(name: &str) {
     let keys: Vec<&str> = exp["history_keys"].as_array().unwrap().iter().map(|k| k.as_str().unwrap()).collect();
     assert_eq!(history.keys(), keys, "history keys");
     for k in keys {
-        assert_all_close(&format!("history[{k}]"), history.get(k).unwrap().iter().copied(), vector(&exp["history"][k]).iter().map(|&v| v as f64));
+        assert_all_close(
+            &format!("history[{k}]"),
+            history.get(k).unwrap().iter().copied(),
+            vector(&exp["history"][k]).iter().map(|&v| v as f64),
+        );
     }
 
     let mut want_w = Vec::new();
@@ -234,5 +251,8 @@ fn summary_text_is_exactly_keras() {
     clear_session();
     let _first = mlp();
     let second = lin();
-    assert_eq!(second.summary_string(Some(76)), s["naming_second_model_same_session"]["default_80_columns"].as_str().unwrap());
+    assert_eq!(
+        second.summary_string(Some(76)),
+        s["naming_second_model_same_session"]["default_80_columns"].as_str().unwrap()
+    );
 }

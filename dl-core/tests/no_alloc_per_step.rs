@@ -38,7 +38,7 @@ fn allocations_during(f: impl FnOnce()) -> usize {
 }
 
 fn data(rows: usize, features: usize, classes: usize) -> (Array2<f32>, Array2<f32>) {
-    let mut rng = dl_core::rng::Rng::new(5);
+    let mut rng = dl_core::random::Rng::new(5);
     let x = Array2::from_shape_simple_fn((rows, features), || rng.uniform(0.0, 1.0) as f32);
     let y = Array2::from_shape_simple_fn((rows, 1), || rng.below(classes) as f32);
     (x, y)
@@ -69,8 +69,10 @@ fn fit_allocates_the_same_for_50_and_100_steps() {
     // Warm up: thread pool, per-thread packing buffers, optimizer state.
     per_fit_allocations(&mut linear, 13, 10, 20, verbose);
     per_fit_allocations(&mut mlp, 784, 10, 20, verbose);
-    let (l50, l100) = (per_fit_allocations(&mut linear, 13, 10, 50, verbose), per_fit_allocations(&mut linear, 13, 10, 100, verbose));
+    let (l50, l100) =
+        (per_fit_allocations(&mut linear, 13, 10, 50, verbose), per_fit_allocations(&mut linear, 13, 10, 100, verbose));
     assert_eq!(l50, l100, "linear model, verbose {verbose}: {l50} allocations for 50 steps, {l100} for 100");
-    let (m50, m100) = (per_fit_allocations(&mut mlp, 784, 10, 50, verbose), per_fit_allocations(&mut mlp, 784, 10, 100, verbose));
+    let (m50, m100) =
+        (per_fit_allocations(&mut mlp, 784, 10, 50, verbose), per_fit_allocations(&mut mlp, 784, 10, 100, verbose));
     assert_eq!(m50, m100, "MLP, verbose {verbose}: {m50} allocations for 50 steps, {m100} for 100");
 }

@@ -17,7 +17,15 @@ fn sample_npz(dir: &Path, compressed: bool) -> PathBuf {
     let path = dir.join(if compressed { "c.npz" } else { "s.npz" });
     let x = Array2::from_shape_fn((7, 5), |(i, j)| (i * 5 + j) as f32 * 0.5);
     let y = Array1::from_shape_fn(7, |i| i as i64 - 3);
-    NpzWriter::create(&path).unwrap().compressed(compressed).add("x", &x).unwrap().add("y", &y).unwrap().finish().unwrap();
+    NpzWriter::create(&path)
+        .unwrap()
+        .compressed(compressed)
+        .add("x", &x)
+        .unwrap()
+        .add("y", &y)
+        .unwrap()
+        .finish()
+        .unwrap();
     path
 }
 
@@ -96,15 +104,31 @@ fn hostile_npy_headers_are_errors_without_huge_allocations() {
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("wrong magic", b"PK\x03\x04garbage".to_vec(), "magic"),
         ("empty", vec![], "magic"),
-        ("huge shape", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4000000000, 4000000000), }", 16), "truncated"),
-        ("overflowing shape", npy("{'descr': '<f8', 'fortran_order': False, 'shape': (18446744073709551615, 3), }", 16), "overflow"),
-        ("shape larger than data", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1000,), }", 40), "truncated"),
+        (
+            "huge shape",
+            npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4000000000, 4000000000), }", 16),
+            "truncated",
+        ),
+        (
+            "overflowing shape",
+            npy("{'descr': '<f8', 'fortran_order': False, 'shape': (18446744073709551615, 3), }", 16),
+            "overflow",
+        ),
+        (
+            "shape larger than data",
+            npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1000,), }", 40),
+            "truncated",
+        ),
         ("garbage header", npy("{'descr': <<<>>>, 'shape': (x,y) }", 8), "bad"),
         ("no shape", npy("{'descr': '<f4', 'fortran_order': False}", 8), "no shape"),
         ("object dtype", npy("{'descr': '|O', 'fortran_order': False, 'shape': (1,), }", 8), "dtype"),
         ("complex dtype", npy("{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }", 8), "not supported"),
         ("header length past end", b"\x93NUMPY\x01\x00\xff\xff{'descr'".to_vec(), "truncated"),
-        ("bad bool byte", npy("{'descr': '|b1', 'fortran_order': False, 'shape': (2,), }", 0).into_iter().chain([1u8, 7]).collect(), "read"),
+        (
+            "bad bool byte",
+            npy("{'descr': '|b1', 'fortran_order': False, 'shape': (2,), }", 0).into_iter().chain([1u8, 7]).collect(),
+            "read",
+        ),
     ];
     for (what, bytes, want) in cases {
         let p = dir.join("h.npy");
@@ -151,9 +175,21 @@ fn numpy_reads_what_we_write_with_equal_values_and_dtypes() {
     let u = Array3::from_shape_fn((2, 2, 2), |(a, b, c)| (a * 4 + b * 2 + c) as u8 * 30);
     let b = array![true, false, true];
     let i = array![i32::MIN, 0, i32::MAX];
-    NpzWriter::create(&path).unwrap().compressed(true)
-        .add("f", &f).unwrap().add("d", &d).unwrap().add("u", &u).unwrap().add("b", &b).unwrap().add("i", &i).unwrap()
-        .finish().unwrap();
+    NpzWriter::create(&path)
+        .unwrap()
+        .compressed(true)
+        .add("f", &f)
+        .unwrap()
+        .add("d", &d)
+        .unwrap()
+        .add("u", &u)
+        .unwrap()
+        .add("b", &b)
+        .unwrap()
+        .add("i", &i)
+        .unwrap()
+        .finish()
+        .unwrap();
     save_npy(dir.join("t.npy"), &f.t()).unwrap();
     let script = format!(
         r#"
@@ -226,7 +262,8 @@ fn a_saved_model_loads_back_and_numpy_opens_its_weights() {
     assert_eq!(back.get_weights(), m.get_weights());
     assert_eq!(back.predict_with(&x, 32, 0).unwrap(), m.predict_with(&x, 32, 0).unwrap());
     // Optimizer state is not saved, so only the trained model shows "Optimizer params".
-    let without_optimizer = |s: String| s.lines().filter(|l| !l.contains("Optimizer params")).collect::<Vec<_>>().join("\n");
+    let without_optimizer =
+        |s: String| s.lines().filter(|l| !l.contains("Optimizer params")).collect::<Vec<_>>().join("\n");
     assert_eq!(without_optimizer(back.summary_string(Some(76))), without_optimizer(m.summary_string(Some(76))));
     assert_eq!(back.evaluate_with(&x, &y, 32, 0).unwrap(), m.evaluate_with(&x, &y, 32, 0).unwrap());
     let kernel0 = m.get_weights()[0][[2, 3]];

@@ -17,7 +17,10 @@ fn elements<'a>(svg: &'a str, tag: &str, attr: &str, value: &str) -> Vec<roxmltr
 
 fn texts(svg: &str) -> Vec<String> {
     let doc = roxmltree::Document::parse(svg).unwrap();
-    doc.descendants().filter(|n| n.has_tag_name("text")).filter_map(|n| n.text().map(|t| t.trim().to_string())).collect()
+    doc.descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.text().map(|t| t.trim().to_string()))
+        .collect()
 }
 
 #[test]
@@ -79,7 +82,8 @@ fn imshow_draws_one_square_pixel_per_value_with_the_binary_colormap() {
     assert_eq!(rects.iter().filter(|r| r.attribute("fill") == Some("#000000")).count(), 1, "255 is black in binary");
     assert_eq!(rects.iter().filter(|r| r.attribute("fill") == Some("#FFFFFF")).count(), 783, "0 is white");
     for r in &rects {
-        let (w, h): (i32, i32) = (r.attribute("width").unwrap().parse().unwrap(), r.attribute("height").unwrap().parse().unwrap());
+        let (w, h): (i32, i32) =
+            (r.attribute("width").unwrap().parse().unwrap(), r.attribute("height").unwrap().parse().unwrap());
         assert!((w - h).abs() <= 1, "pixels are square (to a pixel of rounding): {w}x{h}");
     }
     // Row 0 is at the top: the black pixel (row 3) is above the middle of the image.
@@ -93,7 +97,11 @@ fn hist_scatter_and_subplots() {
     let data: Vec<f64> = (0..100).map(|i| (i % 10) as f64).collect();
     let mut fig = Figure::new();
     fig.subplot(1, 2, 1).unwrap().hist(&data, 5).unwrap().title("hist");
-    fig.subplot(1, 2, 2).unwrap().scatter_c(&[1.0, 2.0, 3.0], &[3.0, 1.0, 2.0], &[0.0, 0.5, 1.0], Colormap::Viridis).unwrap().title("scatter");
+    fig.subplot(1, 2, 2)
+        .unwrap()
+        .scatter_c(&[1.0, 2.0, 3.0], &[3.0, 1.0, 2.0], &[0.0, 0.5, 1.0], Colormap::Viridis)
+        .unwrap()
+        .title("scatter");
     let svg = svg_doc(&fig);
     assert_eq!(elements(&svg, "rect", "fill", "#1F77B4").len(), 5, "five histogram bars");
     assert_eq!(elements(&svg, "circle", "fill", "#440154").len(), 1, "lowest c is viridis's dark purple");
@@ -120,7 +128,13 @@ fn a_history_plots_training_and_dashed_validation_curves() {
     model.compile("sgd", "mse", &["mae"]).unwrap();
     let x = Array2::from_shape_fn((40, 2), |(i, j)| (i + j) as f32 / 40.0);
     let y = x.column(0).to_owned();
-    let h = model.fit_with(&x, &y, FitOptions { epochs: 4, batch_size: 8, validation_split: 0.25, verbose: 0, ..Default::default() }).unwrap();
+    let h = model
+        .fit_with(
+            &x,
+            &y,
+            FitOptions { epochs: 4, batch_size: 8, validation_split: 0.25, verbose: 0, ..Default::default() },
+        )
+        .unwrap();
     let svg = svg_doc(&h.plot().unwrap());
     let t = texts(&svg);
     for w in ["loss", "mae", "train loss", "val loss", "epoch"] {

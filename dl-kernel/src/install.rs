@@ -25,7 +25,10 @@ pub fn jupyter_data_dir() -> PathBuf {
     if cfg!(target_os = "macos") {
         home.join("Library/Jupyter")
     } else {
-        std::env::var_os("XDG_DATA_HOME").map(PathBuf::from).unwrap_or_else(|| home.join(".local/share")).join("jupyter")
+        std::env::var_os("XDG_DATA_HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| home.join(".local/share"))
+            .join("jupyter")
     }
 }
 
@@ -44,7 +47,7 @@ pub fn install(prefix: Option<&Path>, build: bool) -> Result<PathBuf> {
     let dir = kernels_dir(prefix).join(KERNEL_NAME);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let exe = std::env::current_exe()?.canonicalize()?;
-    let core = crate::prebuilt::dl_core_path();
+    let core = crate::engine::preload::dl_core_path();
     // Kernels started by Jupyter compile cells against the dl-core that install saw (`DL_CORE_PATH`
     // as `./run` sets it, else the one beside the sources this binary was built from, which goes
     // stale if the repository moves without a rebuild).
@@ -59,9 +62,9 @@ pub fn install(prefix: Option<&Path>, build: bool) -> Result<PathBuf> {
     std::fs::write(dir.join("kernel.json"), serde_json::to_string_pretty(&spec)? + "\n")?;
     println!("Installed the \"Rust (dl)\" kernelspec in {}", dir.display());
     if build {
-        crate::prebuilt::check_rust_src()?;
-        crate::prebuilt::check_dl_core(&core)?;
-        let t = crate::prebuilt::ensure_template(&mut |m| println!("{m}"))?;
+        crate::engine::toolchain::check_rust_src()?;
+        crate::engine::preload::check_dl_core(&core)?;
+        let t = crate::engine::prebuilt::ensure_template(&mut |m| println!("{m}"))?;
         println!("dl-core is ready for new kernels ({})", t.display());
     }
     Ok(dir)

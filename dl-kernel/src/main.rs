@@ -9,31 +9,47 @@
 //! dl-kernel fetch URL DEST                       download for dl-core in cells (internal)
 //! ```
 
+//!
+//! ```text
+//! main.rs      this command line
+//! server/      the Jupyter kernel: sockets, request handlers, the engine's thread
+//! protocol/    Jupyter messaging: frames and signing, history, is_complete, kernel_info
+//! engine/      evcxr with dl-core: running cells, their outcome, the prebuilt template
+//! spare.rs     warm spare kernels handed to new ones
+//! runner.rs    `dl-kernel run`: notebooks headless, in-process
+//! notebook.rs  nbformat: reading notebooks, building saved outputs
+//! install.rs   the kernelspec
+//! fetch.rs     the download helper for dl-core in cells
+//! kernel_log.rs  the kernel's own log
+//! ```
+//!
+//! Data flows one way: `main` → `server`/`runner`/`install` → `engine` → dl-core. What crosses
+//! into running cells is defined once, in `dl_core::kernel_protocol`.
+
+#![forbid(unsafe_code)]
+
 mod engine;
+mod fetch;
 mod install;
-mod is_complete;
-mod outputs;
-mod prebuilt;
+mod kernel_log;
+mod notebook;
+mod protocol;
 mod runner;
-mod rustc_wrapper;
 mod server;
 mod spare;
-mod stderr_fence;
-mod wire;
 
 use anyhow::{bail, Result};
+use dl_core::kernel_protocol::DOWNLOAD_HELPER_COMMAND;
+use engine::rustc_wrapper;
 use std::path::PathBuf;
-
-/// Set for the process that runs cells, so dl-core sends rich output to the kernel.
-pub const KERNEL_ENV: &str = "DL_KERNEL_DISPLAY";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let [cmd, url, dest] = &args[..] {
         // Cells start the download helper from evcxr's runtime process, whose environment would
         // make `runtime_hook` take this process over; evcxr itself never passes arguments.
-        if cmd == "fetch" {
-            std::process::exit(fetch(url, std::path::Path::new(dest)));
+        if cmd == DOWNLOAD_HELPER_COMMAND {
+            std::process::exit(fetch::fetch(url, std::path::Path::new(dest)));
         }
     }
     // Cargo runs this binary as the cell crate's compiler wrapper (see `rustc_wrapper`).
@@ -44,9 +60,7 @@ fn main() {
     // rustc for evcxr.
     evcxr::runtime_hook();
     spare::record_original_env();
-    env_logger::Builder::from_env(env_logger::Env::new().filter_or("DL_KERNEL_LOG", "warn"))
-        .target(env_logger::Target::Pipe(Box::new(LogSink)))
-        .init();
+    kernel_log::init();
     match run(args) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
@@ -56,48 +70,9 @@ fn main() {
     }
 }
 
-/// The kernel's own log goes to `file` (its original stderr) once stderr carries cell output.
-pub fn set_log_target(file: std::fs::File) {
-    *LOG_FILE.lock().unwrap_or_else(|e| e.into_inner()) = Some(file);
-}
-
-static LOG_FILE: std::sync::Mutex<Option<std::fs::File>> = std::sync::Mutex::new(None);
-
-/// Writes log records to the file set by [`set_log_target`], else to stderr.
-struct LogSink;
-
-impl std::io::Write for LogSink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        match LOG_FILE.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
-            Some(f) => f.write(buf),
-            None => std::io::stderr().write(buf),
-        }
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 fn usage() -> &'static str {
     "usage:\n  dl-kernel install [--prefix DIR] [--no-build]\n  dl-kernel uninstall [--prefix DIR]\n  \
      dl-kernel kernel --connection-file FILE\n  dl-kernel spare --wait | --stop\n  dl-kernel run [--output DIR] [--timeout SECS] NOTEBOOK..."
-}
-
-/// The download helper of dl-core in cells (`DL_DOWNLOAD_HELPER`, set by the engine): streams
-/// `url` into `dest` with dl-core's own downloader and reports on stdout, one line at a time,
-/// `progress DONE TOTAL|-` and finally `sha256 HEX`; a failure goes to stderr with exit code 1.
-fn fetch(url: &str, dest: &std::path::Path) -> i32 {
-    let mut report = |done: u64, total: Option<u64>| println!("progress {done} {}", total.map_or("-".to_string(), |t| t.to_string()));
-    match dl_core::datasets::cache::fetch_url(url, dest, &mut report, &mut || false) {
-        Ok(digest) => {
-            println!("sha256 {digest}");
-            0
-        }
-        Err(e) => {
-            eprintln!("{e}");
-            1
-        }
-    }
 }
 
 fn run(args: Vec<String>) -> Result<i32> {
@@ -113,7 +88,10 @@ fn run(args: Vec<String>) -> Result<i32> {
                 match a.as_str() {
                     "--output" => opts.output_dir = it.next().map(PathBuf::from),
                     "--timeout" => {
-                        let secs: f64 = it.next().and_then(|s| s.parse().ok()).ok_or_else(|| anyhow::anyhow!("--timeout needs seconds"))?;
+                        let secs: f64 = it
+                            .next()
+                            .and_then(|s| s.parse().ok())
+                            .ok_or_else(|| anyhow::anyhow!("--timeout needs seconds"))?;
                         opts.timeout = Some(std::time::Duration::from_secs_f64(secs));
                     }
                     other if other.starts_with("--") => bail!("unknown option {other}\n{}", usage()),

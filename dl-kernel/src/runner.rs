@@ -8,8 +8,8 @@
 //! JSON or not nbformat 4 is reported and left untouched.
 
 use crate::engine::{Engine, Outcome};
-use crate::outputs::NotebookOutputs;
-use anyhow::{bail, Context, Result};
+use crate::notebook::{load, source, tags, NotebookOutputs};
+use anyhow::{Context, Result};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -50,36 +50,6 @@ pub fn run_all(paths: &[PathBuf], opts: &RunOptions) -> bool {
     ok
 }
 
-fn source(cell: &Value) -> String {
-    match &cell["source"] {
-        Value::String(s) => s.clone(),
-        Value::Array(lines) => lines.iter().filter_map(Value::as_str).collect(),
-        _ => String::new(),
-    }
-}
-
-fn tags(cell: &Value) -> Vec<String> {
-    cell["metadata"]["tags"].as_array().map(|t| t.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default()
-}
-
-/// Parses and checks a notebook: valid JSON, nbformat 4, a list of cells.
-///
-/// # Errors
-/// A clear message for each way it is not.
-pub fn load(path: &Path) -> Result<Value> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let nb: Value = serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("not a valid notebook: the file is not valid JSON ({e})"))?;
-    match nb.get("nbformat").and_then(Value::as_u64) {
-        Some(4) => {}
-        Some(v) => bail!("nbformat {v} is not supported; convert it to version 4 (jupyter nbconvert --to notebook)"),
-        None => bail!("not a Jupyter notebook: no \"nbformat\" field"),
-    }
-    if !nb["cells"].is_array() {
-        bail!("not a valid notebook: \"cells\" is not a list");
-    }
-    Ok(nb)
-}
-
 fn run_one(path: &Path, opts: &RunOptions) -> Result<Report> {
     let mut nb = load(path)?;
     let start = Instant::now();
@@ -118,7 +88,13 @@ fn run_one(path: &Path, opts: &RunOptions) -> Result<Report> {
         }
         if let Outcome::Error { ename, evalue, traceback } = &r.outcome {
             let (ename, evalue) = if timed_out {
-                ("CellTimeoutError".to_string(), format!("the cell ran longer than {:?} and was interrupted: {evalue}", opts.timeout.unwrap_or_default()))
+                (
+                    "CellTimeoutError".to_string(),
+                    format!(
+                        "the cell ran longer than {:?} and was interrupted: {evalue}",
+                        opts.timeout.unwrap_or_default()
+                    ),
+                )
             } else {
                 (ename.clone(), evalue.clone())
             };

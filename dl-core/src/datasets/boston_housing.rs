@@ -3,9 +3,9 @@
 //! at `int(506 · 0.8) = 404`, as float64 — so `x_train[78]` is the row the course prints.
 
 use super::cache::{get_file, RemoteFile};
-use super::np_random::legacy_permutation;
 use crate::error::{Error, Result};
 use crate::io::npz::Npz;
+use crate::random::mt19937::legacy_permutation;
 use ndarray::{Array1, Array2, Axis, Ix1, Ix2};
 
 /// Keras's file and hash.
@@ -31,13 +31,21 @@ pub fn load_data() -> Result<Split> {
 /// As [`load_data`], and a `test_split` outside `[0, 1)`.
 pub fn load_data_with(test_split: f64, seed: u32) -> Result<Split> {
     if !(0.0..1.0).contains(&test_split) {
-        return Err(Error::invalid("boston_housing::load_data", format!("test_split must be in [0, 1), got {test_split}")));
+        return Err(Error::invalid(
+            "boston_housing::load_data",
+            format!("test_split must be in [0, 1), got {test_split}"),
+        ));
     }
     let npz = Npz::load(get_file(&FILE)?)?;
     let x = npz.array::<f64, Ix2>("x")?;
     let y = npz.array::<f64, Ix1>("y")?;
     if x.nrows() != y.len() {
-        return Err(Error::shape("boston_housing::load_data", "x and y differ in rows", x.shape(), format!("{} rows", y.len())));
+        return Err(Error::shape(
+            "boston_housing::load_data",
+            "x and y differ in rows",
+            x.shape(),
+            format!("{} rows", y.len()),
+        ));
     }
     let p = legacy_permutation(x.nrows(), seed);
     let (x, y) = (x.select(Axis(0), &p), y.select(Axis(0), &p));

@@ -101,11 +101,7 @@ pub fn sha256_file(path: &Path) -> Result<String> {
         }
         h.update(&buf[..n]);
     }
-    Ok(hex(&h.finalize()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    Ok(hex::encode(h.finalize()))
 }
 
 /// Downloads into a temporary file next to `dest`, checks the hash, then renames. On any error
@@ -117,7 +113,10 @@ fn download(file: &RemoteFile, dest: &Path) -> std::result::Result<(), String> {
         if digest == file.sha256 {
             std::fs::rename(&tmp, dest).map_err(|e| format!("cannot move the download into place: {e}"))
         } else {
-            Err(format!("the downloaded file's sha256 is {digest}, expected {} (corrupt or changed upstream)", file.sha256))
+            Err(format!(
+                "the downloaded file's sha256 is {digest}, expected {} (corrupt or changed upstream)",
+                file.sha256
+            ))
         }
     });
     if result.is_err() {
@@ -139,10 +138,15 @@ fn fetch_to(file: &RemoteFile, tmp: &Path) -> std::result::Result<String, String
     let fetch = fetch_url;
     #[cfg(not(feature = "download"))]
     let fetch = fetch_with_helper;
-    let digest = fetch(&url, tmp, &mut |done, total| {
-        last = done;
-        bar.get_or_insert_with(|| DownloadProgress::new(total)).update(done, start.elapsed(), false);
-    }, &mut display::take_interrupt)?;
+    let digest = fetch(
+        &url,
+        tmp,
+        &mut |done, total| {
+            last = done;
+            bar.get_or_insert_with(|| DownloadProgress::new(total)).update(done, start.elapsed(), false);
+        },
+        &mut display::take_interrupt,
+    )?;
     if let Some(bar) = bar.as_mut() {
         bar.update(last, start.elapsed(), true);
     }
@@ -195,13 +199,13 @@ pub fn fetch_url(
         }
     }
     out.sync_all().map_err(|e| e.to_string())?;
-    Ok(hex(&hasher.finalize()))
+    Ok(hex::encode(hasher.finalize()))
 }
 
 /// Without the `download` feature (the kernel builds dl-core so, to keep the HTTP and TLS crates
-/// out of every cell's build), the program named by `DL_DOWNLOAD_HELPER` downloads:
-/// `$DL_DOWNLOAD_HELPER fetch URL DEST` runs [`fetch_url`] and prints `progress DONE TOTAL|-`
-/// lines, then `sha256 HEX`; on failure it exits non-zero with the reason on stderr.
+/// out of every cell's build), the program named by `DL_DOWNLOAD_HELPER` downloads: it runs
+/// [`fetch_url`] and answers with [`HelperLine`]s (see [`crate::kernel_protocol`]); on failure it
+/// exits non-zero with the reason on stderr.
 #[cfg(not(feature = "download"))]
 fn fetch_with_helper(
     url: &str,
@@ -209,12 +213,16 @@ fn fetch_with_helper(
     progress: &mut dyn FnMut(u64, Option<u64>),
     stop: &mut dyn FnMut() -> bool,
 ) -> std::result::Result<String, String> {
+    use crate::kernel_protocol::{HelperLine, DOWNLOAD_HELPER_COMMAND, DOWNLOAD_HELPER_ENV};
     use std::io::BufRead;
     use std::process::{Command, Stdio};
-    let helper = std::env::var_os("DL_DOWNLOAD_HELPER")
-        .ok_or("this build of dl-core cannot download (feature `download` is off) and DL_DOWNLOAD_HELPER is not set")?;
+    let helper = std::env::var_os(DOWNLOAD_HELPER_ENV).ok_or_else(|| {
+        format!(
+            "this build of dl-core cannot download (feature `download` is off) and {DOWNLOAD_HELPER_ENV} is not set"
+        )
+    })?;
     let mut child = Command::new(&helper)
-        .arg("fetch")
+        .arg(DOWNLOAD_HELPER_COMMAND)
         .arg(url)
         .arg(dest)
         .stdin(Stdio::null())
@@ -230,10 +238,10 @@ fn fetch_with_helper(
             return Err("interrupted".into());
         }
         let line = line.map_err(|e| e.to_string())?;
-        match line.split_whitespace().collect::<Vec<_>>()[..] {
-            ["progress", done, total] => progress(done.parse().unwrap_or(0), total.parse().ok()),
-            ["sha256", hex] => digest = Some(hex.to_string()),
-            _ => {}
+        match HelperLine::parse(&line) {
+            Some(HelperLine::Progress { done, total }) => progress(done, total),
+            Some(HelperLine::Sha256(hex)) => digest = Some(hex),
+            None => {}
         }
     }
     let out = child.wait_with_output().map_err(|e| e.to_string())?;

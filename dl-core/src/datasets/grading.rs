@@ -9,7 +9,7 @@
 
 use crate::error::{Error, Result};
 use crate::io::npz::{Npz, NpzWriter};
-use crate::rng::Rng;
+use crate::random::Rng;
 use ndarray::{Array2, Ix2};
 use std::path::{Path, PathBuf};
 

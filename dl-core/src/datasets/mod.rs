@@ -13,6 +13,5 @@ pub mod boston_housing;
 pub mod cache;
 pub mod grading;
 pub mod mnist;
-pub mod np_random;
 
 pub use cache::{cache_dir, get_file};

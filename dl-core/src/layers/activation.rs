@@ -11,7 +11,7 @@
 //! Shapes: `z`, `a`, `da`, `dz` are all `(batch, units)`.
 
 use crate::error::{Error, Result};
-use crate::linalg::kernel::{vectorized, Vectorizable};
+use crate::linalg::elementwise::{vectorized, Vectorizable};
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut2, Zip};
 use std::fmt;
 use std::str::FromStr;
@@ -128,7 +128,11 @@ impl Vectorizable for Backward<'_> {
 /// inlined into the [`vectorized`] caller and compiled for its instruction set; otherwise
 /// through ndarray's `Zip`.
 #[inline(always)]
-fn each<D: ndarray::Dimension>(mut x: ndarray::ArrayViewMut<f32, D>, y: ndarray::ArrayView<f32, D>, f: impl Fn(&mut f32, &f32)) {
+fn each<D: ndarray::Dimension>(
+    mut x: ndarray::ArrayViewMut<f32, D>,
+    y: ndarray::ArrayView<f32, D>,
+    f: impl Fn(&mut f32, &f32),
+) {
     match (x.as_slice_mut(), y.as_slice()) {
         (Some(xs), Some(ys)) => xs.iter_mut().zip(ys).for_each(|(x, y)| f(x, y)),
         _ => Zip::from(x).and(y).for_each(f),

@@ -13,7 +13,7 @@ use super::activation::Activation;
 use crate::error::Result;
 use crate::init::Initializer;
 use crate::linalg::gemm_unchecked;
-use crate::rng::Rng;
+use crate::random::Rng;
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Ix1, Ix2};
 use std::sync::atomic::AtomicUsize;
 
@@ -92,7 +92,8 @@ impl Dense {
             [n] => self.input_dim(n),
             ref other => {
                 let mut d = self;
-                d.invalid = Some(format!("Dense: input_shape must have one dimension, got {other:?}; flatten the input first"));
+                d.invalid =
+                    Some(format!("Dense: input_shape must have one dimension, got {other:?}; flatten the input first"));
                 d
             }
         }
@@ -163,7 +164,7 @@ impl Dense {
             let bg = self.bias_grad.as_slice_mut().expect("an owned 1-d array is contiguous");
             for row in dz.rows() {
                 match row.to_slice() {
-                    Some(r) => crate::linalg::kernel::axpy(1.0, r, bg),
+                    Some(r) => crate::linalg::elementwise::axpy(1.0, r, bg),
                     None => bg.iter_mut().zip(row).for_each(|(g, v)| *g += v),
                 }
             }

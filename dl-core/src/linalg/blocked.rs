@@ -15,13 +15,21 @@
 //! opposite order to BLIS's: A is the operand that the inner loops re-read, and packing it once
 //! per slab instead of once per B block was worth 6–8 % at 1024³ and 2048³ (see `params`).
 
-use super::kernel::{active, Avx2, Avx512, Avx512x32, Isa, MicroKernel, Portable, MAX_TILE};
+use super::cpu::{active, Isa};
+use super::microkernel::{MicroKernel, Tile12x32, Tile4x8, Tile6x16, Tile8x48, MAX_TILE};
 use super::pack::{pack_a, pack_b, with_buffers};
 use super::params::{KC, MC, NARROW_N, NC, PACK_MIN_MACS, PARALLEL_MIN_MACS};
 use ndarray::{s, ArrayView2, ArrayViewMut2, Axis};
 
 /// Picks the micro-kernel for the active instruction set and the shape, then multiplies.
-pub(crate) fn gemm_auto(threads: usize, alpha: f32, a: ArrayView2<f32>, b: ArrayView2<f32>, beta: f32, c: ArrayViewMut2<f32>) {
+pub(crate) fn gemm_auto(
+    threads: usize,
+    alpha: f32,
+    a: ArrayView2<f32>,
+    b: ArrayView2<f32>,
+    beta: f32,
+    c: ArrayViewMut2<f32>,
+) {
     let (m, n) = (a.nrows(), b.ncols());
     // Packing makes B's layout cheap only when its rows are contiguous; when B is column-major
     // and A row-major (A·Wᵀ in backprop), compute Cᵀ = Bᵀ·Aᵀ instead if that packs less.
@@ -32,11 +40,11 @@ pub(crate) fn gemm_auto(threads: usize, alpha: f32, a: ArrayView2<f32>, b: Array
     let fill = |mr: usize, nr: usize| (m * n) as f64 / (m.div_ceil(mr) * mr * n.div_ceil(nr) * nr) as f64;
     match active() {
         Isa::Avx512 if n > NARROW_N && fill(12, 32) > fill(8, 48) + 0.05 => {
-            gemm(Avx512x32::new().expect("detected"), threads, alpha, a, b, beta, c)
+            gemm(Tile12x32::new().expect("detected"), threads, alpha, a, b, beta, c)
         }
-        Isa::Avx512 if n > NARROW_N => gemm(Avx512::new().expect("detected"), threads, alpha, a, b, beta, c),
-        Isa::Avx512 | Isa::Avx2 => gemm(Avx2::new().expect("detected"), threads, alpha, a, b, beta, c),
-        Isa::Portable => gemm(Portable, threads, alpha, a, b, beta, c),
+        Isa::Avx512 if n > NARROW_N => gemm(Tile8x48::new().expect("detected"), threads, alpha, a, b, beta, c),
+        Isa::Avx512 | Isa::Avx2 => gemm(Tile6x16::new().expect("detected"), threads, alpha, a, b, beta, c),
+        Isa::Portable => gemm(Tile4x8, threads, alpha, a, b, beta, c),
     }
 }
 
@@ -99,7 +107,14 @@ fn in_place<'a>(a: &ArrayView2<'a, f32>) -> Option<(&'a [f32], usize, usize)> {
     Some((slice, rs as usize, cs as usize))
 }
 
-fn serial<K: MicroKernel>(kern: K, alpha: f32, a: ArrayView2<f32>, b: ArrayView2<f32>, beta: f32, mut c: ArrayViewMut2<f32>) {
+fn serial<K: MicroKernel>(
+    kern: K,
+    alpha: f32,
+    a: ArrayView2<f32>,
+    b: ArrayView2<f32>,
+    beta: f32,
+    mut c: ArrayViewMut2<f32>,
+) {
     let (m, k) = a.dim();
     let n = b.ncols();
     let (mr, nr) = (K::MR, K::NR);
@@ -177,8 +192,8 @@ pub fn microkernel_gflops(reps: usize) -> f64 {
         (2 * K::MR * K::NR * KC * reps) as f64 / start.elapsed().as_secs_f64() / 1e9
     }
     match active() {
-        Isa::Avx512 => run(Avx512::new().expect("detected"), reps),
-        Isa::Avx2 => run(Avx2::new().expect("detected"), reps),
-        Isa::Portable => run(Portable, reps),
+        Isa::Avx512 => run(Tile8x48::new().expect("detected"), reps),
+        Isa::Avx2 => run(Tile6x16::new().expect("detected"), reps),
+        Isa::Portable => run(Tile4x8, reps),
     }
 }

@@ -5,13 +5,20 @@
 //!   course): dot products or column updates in memory order, no packing ([`small`]);
 //! - at most `TINY_MACS` multiply-adds (batch 16 × 1 × 1): plain loops;
 //! - otherwise the BLIS-style blocked product ([`blocked`]) with the best micro-kernel the CPU
-//!   has ([`kernel`]), the 6 × 16 one for narrow outputs, threads only above
+//!   has ([`microkernel`]), the 6 × 16 one for narrow outputs, threads only above
 //!   `PARALLEL_MIN_MACS` ([`params`]).
+//!
+//! The CPU is read at run time ([`cpu`]); SIMD code lives in [`simd`], the only module of
+//! dl-core allowed `unsafe`, behind proofs that the CPU has the instructions. Element-wise passes
+//! of the training step run vectorised through [`elementwise`].
 
 pub mod blocked;
-pub mod kernel;
+pub mod cpu;
+pub mod elementwise;
+pub(crate) mod microkernel;
 pub(crate) mod pack;
 pub mod params;
+pub(crate) mod simd;
 pub mod small;
 
 use crate::error::{Error, Result};
@@ -67,5 +74,4 @@ pub(crate) fn gemm_unchecked(alpha: f32, a: ArrayView2<f32>, b: ArrayView2<f32>,
         return small::naive(alpha, a, b, c);
     }
     blocked::gemm_auto(rayon::current_num_threads(), alpha, a, b, beta, c);
-
 }

@@ -94,7 +94,11 @@ pub(crate) fn pack_a(a: ArrayView2<f32>, mr: usize, buf: &mut [f32]) -> (usize, 
             }
         }
     }
-    if column_major { (1, mr) } else { (kc, 1) }
+    if column_major {
+        (1, mr)
+    } else {
+        (kc, 1)
+    }
 }
 
 /// `dst[p·w + i] = src(i)[p]` for `i < h`, `p < kc`, zero for `h <= i < w`: a transpose. With

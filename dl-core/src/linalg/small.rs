@@ -2,7 +2,7 @@
 //! regressions of the course), vector × matrix (`m = 1`), and tiny products. Each streams its
 //! operands once in the order they lie in memory.
 
-use super::kernel::{axpy, dot};
+use super::elementwise::{axpy, dot};
 use ndarray::{ArrayView2, ArrayViewMut2, Axis};
 
 /// `C = α·A·b + β·C` with `b` a single column.

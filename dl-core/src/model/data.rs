@@ -4,7 +4,7 @@
 //! copy.
 
 use crate::error::{Error, Result};
-use crate::tensor::Scalar;
+use crate::numpy::Scalar;
 use ndarray::{ArrayBase, Axis, CowArray, Data, Dimension, Ix1, Ix2};
 
 /// An array usable as model input or target.
@@ -59,7 +59,10 @@ pub(crate) fn input_matrix<'a>(
     let m = x.to_matrix().ok_or_else(|| {
         Error::shape(
             op,
-            format!("x has {} dimensions, but Dense layers take (rows, features); flatten it first, e.g. flatten(&x)", shape.len()),
+            format!(
+                "x has {} dimensions, but Dense layers take (rows, features); flatten it first, e.g. flatten(&x)",
+                shape.len()
+            ),
             &shape,
             "(rows, features)",
         )
@@ -93,9 +96,9 @@ pub(crate) fn target_matrix<'a>(
     what: &str,
 ) -> Result<CowArray<'a, f32, Ix2>> {
     let shape = y.shape_of();
-    let m = y
-        .to_matrix()
-        .ok_or_else(|| Error::shape(op, format!("y has {} dimensions", shape.len()), &shape, format!("({rows}, {width})")))?;
+    let m = y.to_matrix().ok_or_else(|| {
+        Error::shape(op, format!("y has {} dimensions", shape.len()), &shape, format!("({rows}, {width})"))
+    })?;
     if m.nrows() != rows {
         return Err(Error::shape(
             op,
@@ -119,7 +122,7 @@ pub(crate) fn target_matrix<'a>(
 /// `fit`, 188 MB for MNIST): `v · 0` is 0 for finite `v` and NaN otherwise.
 pub(crate) fn all_finite(m: &ndarray::ArrayView2<'_, f32>) -> bool {
     struct Check<'a>(&'a [f32]);
-    impl crate::linalg::kernel::Vectorizable for Check<'_> {
+    impl crate::linalg::elementwise::Vectorizable for Check<'_> {
         type Output = bool;
         #[inline(always)]
         fn run(self) -> bool {
@@ -135,7 +138,7 @@ pub(crate) fn all_finite(m: &ndarray::ArrayView2<'_, f32>) -> bool {
         }
     }
     match m.as_slice_memory_order() {
-        Some(s) => crate::linalg::kernel::vectorized(Check(s)),
+        Some(s) => crate::linalg::elementwise::vectorized(Check(s)),
         None => m.iter().all(|v| v.is_finite()),
     }
 }

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::loss::Loss;
 use crate::metrics::{Metric, MetricKind};
 use crate::optim::ParamState;
-use crate::rng::{next_seed, Rng};
+use crate::random::{next_seed, Rng};
 use ndarray::{s, ArrayView2};
 
 /// Keras's `fit` arguments, with Keras's defaults.
@@ -132,7 +132,10 @@ impl Sequential {
                 if at == 0 || at == n_all {
                     return Err(Error::invalid(
                         "fit",
-                        format!("validation_split {split} of {n_all} rows leaves {at} for training and {} for validation", n_all - at),
+                        format!(
+                            "validation_split {split} of {n_all} rows leaves {at} for training and {} for validation",
+                            n_all - at
+                        ),
                     ));
                 }
                 (None, at)
@@ -185,7 +188,12 @@ impl Sequential {
     #[allow(clippy::type_complexity)]
     fn train(
         &mut self,
-        (train_x, train_y, val, val_bs): (ArrayView2<f32>, ArrayView2<f32>, Option<(ArrayView2<f32>, ArrayView2<f32>)>, usize),
+        (train_x, train_y, val, val_bs): (
+            ArrayView2<f32>,
+            ArrayView2<f32>,
+            Option<(ArrayView2<f32>, ArrayView2<f32>)>,
+            usize,
+        ),
         (bs, steps, loss, metrics, kinds): (usize, usize, Loss, &[Metric], &[MetricKind]),
         (epochs, verbose, shuffle, seed): (usize, u8, bool, Option<u64>),
         mut ws: Workspace,
@@ -276,7 +284,8 @@ impl Sequential {
         }
         let mut states = c.state.iter_mut();
         for l in layers.iter_mut() {
-            let (k, kg) = (l.kernel.as_slice_mut().expect("owned, standard layout"), l.kernel_grad.as_slice().expect("owned"));
+            let (k, kg) =
+                (l.kernel.as_slice_mut().expect("owned, standard layout"), l.kernel_grad.as_slice().expect("owned"));
             c.optimizer.update(k, kg, states.next().expect("sized above"), t);
             if l.use_bias {
                 let (b, bg) = (l.bias.as_slice_mut().expect("owned"), l.bias_grad.as_slice().expect("owned"));

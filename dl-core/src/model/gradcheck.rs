@@ -9,7 +9,7 @@
 use super::workspace::Workspace;
 use crate::layers::{Activation, Dense};
 use crate::loss::Loss;
-use crate::rng::Rng;
+use crate::random::Rng;
 use ndarray::{s, Array2};
 
 fn model(hidden: Activation, out: Activation, units: usize, rng: &mut Rng) -> Vec<Dense> {
@@ -56,8 +56,11 @@ fn check(hidden: Activation, out: Activation, loss: Loss, units: usize) {
     let h = 1e-3f32;
     for li in 0..layers.len() {
         for param in 0..2 {
-            let grads: Vec<f32> =
-                if param == 0 { layers[li].kernel_grad.iter().copied().collect() } else { layers[li].bias_grad.to_vec() };
+            let grads: Vec<f32> = if param == 0 {
+                layers[li].kernel_grad.iter().copied().collect()
+            } else {
+                layers[li].bias_grad.to_vec()
+            };
             for (i, &g) in grads.iter().enumerate() {
                 let at = |delta: f32, layers: &mut Vec<Dense>| {
                     let p = if param == 0 {
@@ -83,7 +86,8 @@ fn check(hidden: Activation, out: Activation, loss: Loss, units: usize) {
     }
 }
 
-const HIDDEN: [Activation; 5] = [Activation::Linear, Activation::Relu, Activation::Sigmoid, Activation::Tanh, Activation::Softmax];
+const HIDDEN: [Activation; 5] =
+    [Activation::Linear, Activation::Relu, Activation::Sigmoid, Activation::Tanh, Activation::Softmax];
 
 #[test]
 fn mse_and_mae_gradients_match_finite_differences_for_every_activation() {

@@ -3,6 +3,7 @@
 
 use crate::display::{self, MimeBundle};
 use crate::error::{Error, Result};
+use crate::plot::{fmt::CYCLE, Figure};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -21,9 +22,10 @@ impl History {
     /// # Errors
     /// When there is no such key; the message lists the keys present.
     pub fn get(&self, key: &str) -> Result<&[f64]> {
-        self.history.get(key).map(Vec::as_slice).ok_or_else(|| {
-            Error::invalid("History::get", format!("no key {key:?}; the keys are {:?}", self.keys()))
-        })
+        self.history
+            .get(key)
+            .map(Vec::as_slice)
+            .ok_or_else(|| Error::invalid("History::get", format!("no key {key:?}; the keys are {:?}", self.keys())))
     }
 
     /// The keys, in order.
@@ -69,6 +71,35 @@ impl History {
             data.insert("image/svg+xml".into(), svg);
         }
         data
+    }
+}
+
+impl History {
+    /// Loss and metrics per epoch as a figure: one subplot per quantity, each `val_` curve dashed
+    /// beside its training curve in the same colour.
+    ///
+    /// # Errors
+    /// An empty history.
+    pub fn plot(&self) -> Result<Figure> {
+        let bases: Vec<&str> = self.history.keys().filter(|k| !k.starts_with("val_")).map(String::as_str).collect();
+        if bases.is_empty() || self.epoch.is_empty() {
+            return Err(Error::plot("History::plot", "the history is empty; fit the model first"));
+        }
+        let mut fig = Figure::new();
+        let n = bases.len();
+        fig.figsize(5.0 * n as f64, 3.8);
+        let epochs: Vec<f64> = self.epoch.iter().map(|e| (e + 1) as f64).collect();
+        for (i, base) in bases.iter().enumerate() {
+            fig.subplot(1, n, i + 1)?;
+            let color = CYCLE[i % CYCLE.len()];
+            fig.plot(&epochs, self.get(base)?, "-")?.color(color).label(format!("train {base}"));
+            if let Ok(v) = self.get(&format!("val_{base}")) {
+                fig.plot(&epochs, v, "--")?.color(color).label(format!("val {base}"));
+            }
+            fig.title(*base).xlabel("epoch").legend();
+        }
+        fig.subplot(1, n, 1)?;
+        Ok(fig)
     }
 }
 

@@ -2,6 +2,8 @@
 
 pub mod data;
 pub mod fit;
+#[cfg(test)]
+mod gradcheck;
 pub mod history;
 pub(crate) mod live_plot;
 pub(crate) mod progress;
@@ -9,8 +11,6 @@ pub mod save;
 pub mod sequential;
 pub mod summary;
 pub(crate) mod workspace;
-#[cfg(test)]
-mod gradcheck;
 
 pub use data::AsMatrix;
 pub use fit::FitOptions;

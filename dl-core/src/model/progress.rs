@@ -121,7 +121,13 @@ impl Progress {
         let digits = self.steps.max(1).ilog10() as usize + 1;
         let per_step = elapsed.as_secs_f64() / step.max(1) as f64;
         if self.verbose == 2 {
-            let _ = write!(l, "{step:>digits$}/{} - {:.0}s - {}/step", self.steps, elapsed.as_secs_f64(), fmt_unit(per_step));
+            let _ = write!(
+                l,
+                "{step:>digits$}/{} - {:.0}s - {}/step",
+                self.steps,
+                elapsed.as_secs_f64(),
+                fmt_unit(per_step)
+            );
         } else {
             let filled = (WIDTH * step) / self.steps.max(1);
             let _ = write!(l, "{step:>digits$}/{} ", self.steps);
@@ -205,6 +211,10 @@ mod tests {
         p.format_line(938, &[("loss", 0.1234), ("mse", 0.1234)], true, Duration::from_millis(1200));
         assert_eq!(p.line, format!("938/938 {} 1s 1ms/step - loss: 0.1234 - mse: 0.1234", "━".repeat(20)));
         p.format_line(469, &[], false, Duration::from_secs(94));
-        assert!(p.line.starts_with(&format!("469/938 {}{} 1:34 200ms/step", "━".repeat(10), "─".repeat(10))), "{}", p.line);
+        assert!(
+            p.line.starts_with(&format!("469/938 {}{} 1:34 200ms/step", "━".repeat(10), "─".repeat(10))),
+            "{}",
+            p.line
+        );
     }
 }

@@ -52,7 +52,10 @@ impl Sequential {
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let dir = path.as_ref();
         if !self.built() {
-            return Err(Error::not_ready("save", "the model has no weights yet; fit it or call build(input_dim) first"));
+            return Err(Error::not_ready(
+                "save",
+                "the model has no weights yet; fit it or call build(input_dim) first",
+            ));
         }
         std::fs::create_dir_all(dir).map_err(|e| Error::io("save", dir, e))?;
         let config = Config {
@@ -78,7 +81,9 @@ impl Sequential {
             }),
         };
         let json = serde_json::to_string_pretty(&config).expect("config serialises");
-        crate::io::npz::write_atomically(&dir.join("config.json"), "save", |f| std::io::Write::write_all(f, json.as_bytes()))?;
+        crate::io::atomic::write_atomically(&dir.join("config.json"), "save", |f| {
+            std::io::Write::write_all(f, json.as_bytes())
+        })?;
         self.save_weights(dir.join("weights.npz"))
     }
 
@@ -146,8 +151,13 @@ impl Sequential {
         }
         model.load_weights(dir.join("weights.npz"))?;
         if let Some(c) = config.compile {
-            model.compiled =
-                Some(Compiled { optimizer: c.optimizer, loss: c.loss, metrics: c.metrics, state: Vec::new(), iterations: 0 });
+            model.compiled = Some(Compiled {
+                optimizer: c.optimizer,
+                loss: c.loss,
+                metrics: c.metrics,
+                state: Vec::new(),
+                iterations: 0,
+            });
         }
         Ok(model)
     }

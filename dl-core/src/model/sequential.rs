@@ -11,7 +11,7 @@ use crate::layers::Dense;
 use crate::loss::Loss;
 use crate::metrics::Metric;
 use crate::optim::{Optimizer, ParamState};
-use crate::rng::{next_seed, Rng};
+use crate::random::{next_seed, Rng};
 use ndarray::{s, Array2, ArrayD, ArrayView2, Ix1, Ix2};
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicUsize;
@@ -222,9 +222,9 @@ impl Sequential {
     }
 
     pub(crate) fn compiled(&self, op: &'static str) -> Result<&Compiled> {
-        self.compiled
-            .as_ref()
-            .ok_or_else(|| Error::not_ready(op, "the model must be compiled first: model.compile(\"sgd\", \"mse\", &[\"mse\"])"))
+        self.compiled.as_ref().ok_or_else(|| {
+            Error::not_ready(op, "the model must be compiled first: model.compile(\"sgd\", \"mse\", &[\"mse\"])")
+        })
     }
 
     /// Width of the output (units of the last layer).
@@ -300,7 +300,13 @@ impl Sequential {
         self.evaluate_dyn(x.as_dyn(), y.as_dyn(), batch_size, verbose)
     }
 
-    fn evaluate_dyn(&mut self, x: &dyn AsMatrix, y: &dyn AsMatrix, batch_size: usize, verbose: u8) -> Result<BTreeMap<String, f64>> {
+    fn evaluate_dyn(
+        &mut self,
+        x: &dyn AsMatrix,
+        y: &dyn AsMatrix,
+        batch_size: usize,
+        verbose: u8,
+    ) -> Result<BTreeMap<String, f64>> {
         self.check_layers("evaluate")?;
         self.compiled("evaluate")?;
         check_batch_size("evaluate", batch_size)?;
@@ -396,7 +402,10 @@ impl Sequential {
         let weights = weights.as_ref();
         if !self.built() {
             let dim = self.input_dim().ok_or_else(|| {
-                Error::not_ready("set_weights", "the input size is unknown; give the first layer .input_dim(n) or call build(n)")
+                Error::not_ready(
+                    "set_weights",
+                    "the input size is unknown; give the first layer .input_dim(n) or call build(n)",
+                )
             })?;
             self.build(dim)?;
         }
@@ -409,7 +418,12 @@ impl Sequential {
         }
         for (i, (w, e)) in weights.iter().zip(&expected).enumerate() {
             if w.shape() != e.as_slice() {
-                return Err(Error::shape("set_weights", format!("array {i} has the wrong shape"), w.shape(), format!("{e:?}")));
+                return Err(Error::shape(
+                    "set_weights",
+                    format!("array {i} has the wrong shape"),
+                    w.shape(),
+                    format!("{e:?}"),
+                ));
             }
         }
         let mut it = weights.iter();

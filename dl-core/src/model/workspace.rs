@@ -75,7 +75,9 @@ impl Workspace {
             let dx: Option<ArrayViewMut2<f32>> = before.last_mut().map(|g| g.slice_mut(s![..n, ..]));
             layers[i].backward(input, dz, dx);
             if i > 0 {
-                layers[i - 1].activation.backward(self.a[i - 1].slice(s![..n, ..]), self.grad[i - 1].slice_mut(s![..n, ..]));
+                layers[i - 1]
+                    .activation
+                    .backward(self.a[i - 1].slice(s![..n, ..]), self.grad[i - 1].slice_mut(s![..n, ..]));
             }
         }
         total

@@ -9,7 +9,6 @@ pub use adam::Adam;
 pub use rmsprop::RmsProp;
 pub use sgd::Sgd;
 
-
 use crate::error::{Error, Result};
 
 /// Per-parameter optimizer state: up to three buffers of the parameter's size (velocity,
@@ -104,14 +103,17 @@ impl Optimizer {
             let (v1, v2) = value.split_at_mut(mid);
             let (g1, g2) = grad.split_at(mid);
             let (s1, s2) = s.split_at(mid);
-            rayon::join(|| self.update_range(v1, g1, s1, t, threads / 2), || self.update_range(v2, g2, s2, t, threads - threads / 2));
+            rayon::join(
+                || self.update_range(v1, g1, s1, t, threads / 2),
+                || self.update_range(v2, g2, s2, t, threads - threads / 2),
+            );
             return;
         }
-        crate::linalg::kernel::vectorized(Step { opt: self, value, grad, s, t })
+        crate::linalg::elementwise::vectorized(Step { opt: self, value, grad, s, t })
     }
 }
 
-/// One optimizer step on one range, as a loop for [`crate::linalg::kernel::vectorized`].
+/// One optimizer step on one range, as a loop for [`crate::linalg::elementwise::vectorized`].
 struct Step<'a> {
     opt: &'a Optimizer,
     value: &'a mut [f32],
@@ -120,7 +122,7 @@ struct Step<'a> {
     t: u64,
 }
 
-impl crate::linalg::kernel::Vectorizable for Step<'_> {
+impl crate::linalg::elementwise::Vectorizable for Step<'_> {
     type Output = ();
     #[inline(always)]
     fn run(self) {
@@ -130,7 +132,6 @@ impl crate::linalg::kernel::Vectorizable for Step<'_> {
             Optimizer::Adam(o) => o.update(self.value, self.grad, self.s, self.t),
         }
     }
-
 }
 
 impl std::str::FromStr for Optimizer {

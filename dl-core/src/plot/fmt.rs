@@ -150,11 +150,17 @@ mod tests {
     #[test]
     fn matplotlib_format_strings_parse() {
         assert_eq!(parse("ro").unwrap(), Format { color: Some((255, 0, 0)), marker: Some(Marker::Circle), line: None });
-        assert_eq!(parse("b").unwrap(), Format { color: Some((0, 0, 255)), marker: None, line: Some(LineStyle::Solid) });
+        assert_eq!(
+            parse("b").unwrap(),
+            Format { color: Some((0, 0, 255)), marker: None, line: Some(LineStyle::Solid) }
+        );
         assert_eq!(parse("k--").unwrap().line, Some(LineStyle::Dashed));
         assert_eq!(parse("g-.").unwrap().line, Some(LineStyle::DashDot));
         assert_eq!(parse(":").unwrap().line, Some(LineStyle::Dotted));
-        assert_eq!(parse("^-m").unwrap(), Format { color: Some((191, 0, 191)), marker: Some(Marker::TriangleUp), line: Some(LineStyle::Solid) });
+        assert_eq!(
+            parse("^-m").unwrap(),
+            Format { color: Some((191, 0, 191)), marker: Some(Marker::TriangleUp), line: Some(LineStyle::Solid) }
+        );
         assert_eq!(parse("").unwrap().line, Some(LineStyle::Solid));
         assert!(parse("rq").unwrap_err().to_string().contains("unknown character 'q'"));
         assert!(parse("rb").unwrap_err().to_string().contains("two colours"));

@@ -29,16 +29,33 @@ pub use values::Values;
 
 use crate::display::{self, MimeBundle};
 use crate::error::{Error, Result};
-use crate::model::History;
 use ndarray::{Array2, ArrayBase, Data, Dimension};
 use std::path::Path;
 
 /// One plotted thing.
 #[derive(Clone, Debug)]
 pub(crate) enum Series {
-    Line { x: Vec<f64>, y: Vec<f64>, color: Rgb, line: Option<LineStyle>, marker: Option<Marker>, label: Option<String> },
-    Scatter { x: Vec<f64>, y: Vec<f64>, color: Rgb, c: Option<(Vec<f64>, Colormap)>, label: Option<String> },
-    Hist { edges: Vec<f64>, counts: Vec<f64>, color: Rgb, label: Option<String> },
+    Line {
+        x: Vec<f64>,
+        y: Vec<f64>,
+        color: Rgb,
+        line: Option<LineStyle>,
+        marker: Option<Marker>,
+        label: Option<String>,
+    },
+    Scatter {
+        x: Vec<f64>,
+        y: Vec<f64>,
+        color: Rgb,
+        c: Option<(Vec<f64>, Colormap)>,
+        label: Option<String>,
+    },
+    Hist {
+        edges: Vec<f64>,
+        counts: Vec<f64>,
+        color: Rgb,
+        label: Option<String>,
+    },
 }
 
 /// An image drawn by `imshow`.
@@ -99,7 +116,10 @@ impl Figure {
     /// An empty grid or an index outside `1..=rows·cols`.
     pub fn subplot(&mut self, rows: usize, cols: usize, index: usize) -> Result<&mut Self> {
         if rows == 0 || cols == 0 || index == 0 || index > rows * cols {
-            return Err(Error::plot("subplot", format!("index {index} is not in 1..={} of a {rows}x{cols} grid", rows * cols)));
+            return Err(Error::plot(
+                "subplot",
+                format!("index {index} is not in 1..={} of a {rows}x{cols} grid", rows * cols),
+            ));
         }
         if self.grid != (rows, cols) {
             self.grid = (rows, cols);
@@ -145,7 +165,21 @@ impl Figure {
     pub fn label(&mut self, label: impl Into<String>) -> &mut Self {
         let label = Some(label.into());
         match self.ax().series.last_mut() {
-            Some(Series::Line { label: l, .. } | Series::Scatter { label: l, .. } | Series::Hist { label: l, .. }) => *l = label,
+            Some(Series::Line { label: l, .. } | Series::Scatter { label: l, .. } | Series::Hist { label: l, .. }) => {
+                *l = label
+            }
+            None => {}
+        }
+        self
+    }
+
+    /// Colours the last series (matplotlib's `color=`), e.g. to draw a validation curve dashed
+    /// in its training curve's colour.
+    pub fn color(&mut self, rgb: Rgb) -> &mut Self {
+        match self.ax().series.last_mut() {
+            Some(Series::Line { color, .. } | Series::Scatter { color, .. } | Series::Hist { color, .. }) => {
+                *color = rgb
+            }
             None => {}
         }
         self
@@ -214,16 +248,19 @@ impl Figure {
     pub fn imshow<S, D>(&mut self, a: &ArrayBase<S, D>, cmap: Colormap) -> Result<&mut Self>
     where
         S: Data,
-        S::Elem: crate::tensor::Scalar,
+        S::Elem: crate::numpy::Scalar,
         D: Dimension,
     {
         if a.ndim() != 2 || a.is_empty() {
             return Err(Error::plot(
                 "imshow",
-                format!("needs a non-empty 2-D array, got shape {:?} (show one image, e.g. x_train.index_axis(Axis(0), 0))", a.shape()),
+                format!(
+                    "needs a non-empty 2-D array, got shape {:?} (show one image, e.g. x_train.index_axis(Axis(0), 0))",
+                    a.shape()
+                ),
             ));
         }
-        let data = a.mapv(crate::tensor::Scalar::to_f64).into_dimensionality::<ndarray::Ix2>().expect("checked 2-D");
+        let data = a.mapv(crate::numpy::Scalar::to_f64).into_dimensionality::<ndarray::Ix2>().expect("checked 2-D");
         if data.iter().any(|v| !v.is_finite()) {
             return Err(Error::plot("imshow", "the array holds NaN or infinite values"));
         }
@@ -255,7 +292,10 @@ impl Figure {
     /// # Errors
     /// No positions, or a different number of labels.
     pub fn xticks(&mut self, positions: &[f64], labels: Option<&[&str]>) -> Result<&mut Self> {
-        if positions.is_empty() || positions.iter().any(|p| !p.is_finite()) || labels.is_some_and(|l| l.len() != positions.len()) {
+        if positions.is_empty()
+            || positions.iter().any(|p| !p.is_finite())
+            || labels.is_some_and(|l| l.len() != positions.len())
+        {
             return Err(Error::plot("xticks", "needs finite positions and, if given, one label per position"));
         }
         self.ax().xticks = Some((positions.to_vec(), labels.map(|l| l.iter().map(|s| s.to_string()).collect())));
@@ -314,7 +354,7 @@ impl Figure {
             Some("png") => self.to_png()?,
             _ => return Err(Error::plot("savefig", format!("{}: use a .svg or .png file name", path.display()))),
         };
-        crate::io::npz::write_atomically(path, "savefig", |f| std::io::Write::write_all(f, &bytes))
+        crate::io::atomic::write_atomically(path, "savefig", |f| std::io::Write::write_all(f, &bytes))
     }
 
     /// `image/svg+xml` plus a `text/plain` description.
@@ -324,7 +364,10 @@ impl Figure {
     pub fn mime_bundle(&self) -> Result<MimeBundle> {
         let mut b = MimeBundle::new();
         b.insert("image/svg+xml".into(), self.to_svg()?);
-        b.insert("text/plain".into(), format!("<Figure size {}x{} with {} Axes>", self.size.0, self.size.1, self.axes.len()));
+        b.insert(
+            "text/plain".into(),
+            format!("<Figure size {}x{} with {} Axes>", self.size.0, self.size.1, self.axes.len()),
+        );
         Ok(b)
     }
 
@@ -355,61 +398,4 @@ fn check_pair(op: &'static str, x: &[f64], y: &[f64]) -> Result<()> {
         return Err(Error::plot(op, "nothing to plot: x and y are empty"));
     }
     Ok(())
-}
-
-/// Loss and metrics per epoch, one subplot per quantity, each `val_` curve dashed beside its
-/// training curve in the same colour.
-///
-/// # Errors
-/// An empty history.
-pub fn history_figure(h: &History) -> Result<Figure> {
-    let bases: Vec<&str> = h.history.keys().filter(|k| !k.starts_with("val_")).map(String::as_str).collect();
-    if bases.is_empty() || h.epoch.is_empty() {
-        return Err(Error::plot("History::plot", "the history is empty; fit the model first"));
-    }
-    let mut fig = Figure::new();
-    let n = bases.len();
-    fig.figsize(5.0 * n as f64, 3.8);
-    let epochs: Vec<f64> = h.epoch.iter().map(|e| (e + 1) as f64).collect();
-    for (i, base) in bases.iter().enumerate() {
-        fig.subplot(1, n, i + 1)?;
-        let color = fmt::CYCLE[i % fmt::CYCLE.len()];
-        let line = |style| Series::Line {
-            x: epochs.clone(),
-            y: Vec::new(),
-            color,
-            line: Some(style),
-            marker: None,
-            label: None,
-        };
-        if let Ok(v) = h.get(base) {
-            let mut s = line(LineStyle::Solid);
-            if let Series::Line { y, label, .. } = &mut s {
-                *y = v.to_vec();
-                *label = Some(format!("train {base}"));
-            }
-            fig.ax().series.push(s);
-        }
-        if let Ok(v) = h.get(&format!("val_{base}")) {
-            let mut s = line(LineStyle::Dashed);
-            if let Series::Line { y, label, .. } = &mut s {
-                *y = v.to_vec();
-                *label = Some(format!("val {base}"));
-            }
-            fig.ax().series.push(s);
-        }
-        fig.title(*base).xlabel("epoch").legend();
-    }
-    fig.current = 0;
-    Ok(fig)
-}
-
-impl History {
-    /// A figure of the history (see [`history_figure`]).
-    ///
-    /// # Errors
-    /// An empty history.
-    pub fn plot(&self) -> Result<Figure> {
-        history_figure(self)
-    }
 }

@@ -51,9 +51,11 @@ pub fn plot<X: Values + ?Sized, Y: Values + ?Sized>(x: &X, y: &Y, fmt: &str) -> 
 /// # Errors
 /// As [`Figure::plot`].
 pub fn plot_label<X: Values + ?Sized, Y: Values + ?Sized>(x: &X, y: &Y, fmt: &str, label: &str) -> Result<()> {
-    with(|f| f.plot(x, y, fmt).map(|f| {
-        f.label(label);
-    }))
+    with(|f| {
+        f.plot(x, y, fmt).map(|f| {
+            f.label(label);
+        })
+    })
 }
 
 /// `plt.scatter(x, y)`.
@@ -79,7 +81,7 @@ pub fn hist<V: Values + ?Sized>(data: &V, bins: usize) -> Result<()> {
 pub fn imshow<S, D>(a: &ArrayBase<S, D>, cmap: Colormap) -> Result<()>
 where
     S: Data,
-    S::Elem: crate::tensor::Scalar,
+    S::Elem: crate::numpy::Scalar,
     D: Dimension,
 {
     with(|f| f.imshow(a, cmap).map(|_| ()))

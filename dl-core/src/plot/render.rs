@@ -7,8 +7,8 @@
 use super::fmt::{LineStyle, Marker, Rgb};
 use super::{Axes, Figure, Image, Series};
 use crate::error::{Error, Result};
-use plotters::coord::Shift;
 use plotters::chart::SeriesAnno;
+use plotters::coord::Shift;
 use plotters::element::{Drawable, PointCollection};
 use plotters::prelude::*;
 use plotters_backend::{BackendCoord, DrawingErrorKind};
@@ -75,7 +75,8 @@ pub(crate) fn nice_ticks(lo: f64, hi: f64, target: usize) -> (Vec<f64>, usize) {
     let span = (hi - lo).abs().max(f64::MIN_POSITIVE);
     let raw = span / target.max(1) as f64;
     let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * mag).find(|s| *s >= raw * (1.0 - 1e-9)).unwrap_or(10.0 * mag);
+    let step =
+        [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * mag).find(|s| *s >= raw * (1.0 - 1e-9)).unwrap_or(10.0 * mag);
     let first = (lo.min(hi) / step).ceil() * step;
     let ticks: Vec<f64> = (0..)
         .map(|i| first + step * i as f64)
@@ -145,7 +146,12 @@ impl Ranged for Ticked {
 
 fn label_for(v: f64, decimals: usize, custom: Option<&(Vec<f64>, Vec<String>)>) -> String {
     if let Some((pos, labels)) = custom {
-        return pos.iter().zip(labels).find(|(p, _)| (**p - v).abs() < 1e-9 * (1.0 + v.abs())).map(|(_, l)| l.clone()).unwrap_or_default();
+        return pos
+            .iter()
+            .zip(labels)
+            .find(|(p, _)| (**p - v).abs() < 1e-9 * (1.0 + v.abs()))
+            .map(|(_, l)| l.clone())
+            .unwrap_or_default();
     }
     format!("{v:.decimals$}")
 }
@@ -173,13 +179,14 @@ fn draw_axes<DB: DrawingBackend>(ax: &Axes, area: &DrawingArea<DB, Shift>) -> Re
     if let Some(t) = &ax.title {
         builder.caption(t, ("sans-serif", 18));
     }
-    let mut chart = builder
-        .build_cartesian_2d(Ticked::new(x0, x1, xt), Ticked::new(y0, y1, yt))
-        .map_err(draw_err)?;
+    let mut chart = builder.build_cartesian_2d(Ticked::new(x0, x1, xt), Ticked::new(y0, y1, yt)).map_err(draw_err)?;
     let xfmt = |v: &f64| label_for(*v, xd, custom.as_ref());
     let yfmt = |v: &f64| format!("{v:.yd$}");
     let mut mesh = chart.configure_mesh();
-    mesh.x_label_formatter(&xfmt).y_label_formatter(&yfmt).label_style(("sans-serif", 13)).axis_desc_style(("sans-serif", 15));
+    mesh.x_label_formatter(&xfmt)
+        .y_label_formatter(&yfmt)
+        .label_style(("sans-serif", 13))
+        .axis_desc_style(("sans-serif", 15));
     if ax.grid {
         mesh.bold_line_style(RGBColor(200, 200, 200).stroke_width(1)).light_line_style(TRANSPARENT);
     } else {
@@ -201,14 +208,20 @@ fn draw_axes<DB: DrawingBackend>(ax: &Axes, area: &DrawingArea<DB, Shift>) -> Re
                 let pts: Vec<(f64, f64)> = x.iter().copied().zip(y.iter().copied()).collect();
                 let style = c.stroke_width(2);
                 let mut anno = match line {
-                    Some(LineStyle::Solid) => Some(chart.draw_series(LineSeries::new(pts.clone(), style)).map_err(draw_err)?),
+                    Some(LineStyle::Solid) => {
+                        Some(chart.draw_series(LineSeries::new(pts.clone(), style)).map_err(draw_err)?)
+                    }
                     Some(l) => {
                         let (dash, gap) = match l {
                             LineStyle::Dashed => (8, 5),
                             LineStyle::Dotted => (2, 4),
                             _ => (10, 4),
                         };
-                        Some(chart.draw_series(DashedLineSeries::new(pts.clone(), dash, gap, style)).map_err(draw_err)?)
+                        Some(
+                            chart
+                                .draw_series(DashedLineSeries::new(pts.clone(), dash, gap, style))
+                                .map_err(draw_err)?,
+                        )
                     }
                     None => None,
                 };
@@ -244,7 +257,12 @@ fn draw_axes<DB: DrawingBackend>(ax: &Axes, area: &DrawingArea<DB, Shift>) -> Re
             Series::Hist { edges, counts, color, label } => {
                 let c = rgb(*color);
                 let a = chart
-                    .draw_series(edges.windows(2).zip(counts).map(|(e, &n)| Rectangle::new([(e[0], 0.0), (e[1], n)], c.filled())))
+                    .draw_series(
+                        edges
+                            .windows(2)
+                            .zip(counts)
+                            .map(|(e, &n)| Rectangle::new([(e[0], 0.0), (e[1], n)], c.filled())),
+                    )
                     .map_err(draw_err)?;
                 if let Some(l) = label {
                     labelled = true;
@@ -312,22 +330,33 @@ fn draw_markers<'c, 'b, DB: DrawingBackend>(
     let r = match m {
         Marker::Point => chart.draw_series(pts.iter().map(|&p| Circle::new(p, 2, f))),
         Marker::Circle => chart.draw_series(pts.iter().map(|&p| Circle::new(p, 4, f))),
-        Marker::Square => chart.draw_series(pts.iter().map(|&p| EmptyElement::at(p) + Rectangle::new([(-4, -4), (4, 4)], f))),
+        Marker::Square => {
+            chart.draw_series(pts.iter().map(|&p| EmptyElement::at(p) + Rectangle::new([(-4, -4), (4, 4)], f)))
+        }
         Marker::TriangleUp => chart.draw_series(pts.iter().map(poly(vec![(0, -5), (-5, 4), (5, 4)]))),
         Marker::TriangleDown => chart.draw_series(pts.iter().map(poly(vec![(0, 5), (-5, -4), (5, -4)]))),
         Marker::Diamond => chart.draw_series(pts.iter().map(poly(vec![(0, -5), (4, 0), (0, 5), (-4, 0)]))),
         Marker::Star => chart.draw_series(pts.iter().map(poly(star))),
         Marker::X => chart.draw_series(pts.iter().map(|&p| {
-            EmptyElement::at(p) + PathElement::new(vec![(-4, -4), (4, 4)], s) + PathElement::new(vec![(-4, 4), (4, -4)], s)
+            EmptyElement::at(p)
+                + PathElement::new(vec![(-4, -4), (4, 4)], s)
+                + PathElement::new(vec![(-4, 4), (4, -4)], s)
         })),
         Marker::Plus => chart.draw_series(pts.iter().map(|&p| {
-            EmptyElement::at(p) + PathElement::new(vec![(0, -5), (0, 5)], s) + PathElement::new(vec![(-5, 0), (5, 0)], s)
+            EmptyElement::at(p)
+                + PathElement::new(vec![(0, -5), (0, 5)], s)
+                + PathElement::new(vec![(-5, 0), (5, 0)], s)
         })),
     };
     r.map_err(draw_err)
 }
 
-fn legend_mark(line: Option<LineStyle>, marker: Option<Marker>, c: RGBColor, (x, y): (i32, i32)) -> impl Fn((i32, i32)) -> Vec<PathElement<(i32, i32)>> {
+fn legend_mark(
+    line: Option<LineStyle>,
+    marker: Option<Marker>,
+    c: RGBColor,
+    (x, y): (i32, i32),
+) -> impl Fn((i32, i32)) -> Vec<PathElement<(i32, i32)>> {
     let _ = (x, y);
     move |(x, y)| {
         let st = c.stroke_width(2);
@@ -363,7 +392,12 @@ impl<'a> PointCollection<'a, (i32, i32)> for &'a MultiPath {
 }
 
 impl<DB: DrawingBackend> Drawable<DB> for MultiPath {
-    fn draw<I: Iterator<Item = BackendCoord>>(&self, mut pos: I, backend: &mut DB, size: (u32, u32)) -> std::result::Result<(), DrawingErrorKind<DB::ErrorType>> {
+    fn draw<I: Iterator<Item = BackendCoord>>(
+        &self,
+        mut pos: I,
+        backend: &mut DB,
+        size: (u32, u32),
+    ) -> std::result::Result<(), DrawingErrorKind<DB::ErrorType>> {
         for p in &self.0 {
             let n = p.point_iter().iter().count();
             p.draw((&mut pos).take(n), backend, size)?;
@@ -384,7 +418,12 @@ fn draw_image<DB: DrawingBackend>(ax: &Axes, img: &Image, area: &DrawingArea<DB,
     }
     let scale = (pw as f64 / cols as f64).min(ph as f64 / rows as f64);
     let (extra_w, extra_h) = (pw - (scale * cols as f64) as i64, ph - (scale * rows as f64) as i64);
-    let inner = area.margin((extra_h / 2) as i32, (extra_h - extra_h / 2) as i32, (extra_w / 2) as i32, (extra_w - extra_w / 2) as i32);
+    let inner = area.margin(
+        (extra_h / 2) as i32,
+        (extra_h - extra_h / 2) as i32,
+        (extra_w / 2) as i32,
+        (extra_w - extra_w / 2) as i32,
+    );
     let mut builder = ChartBuilder::on(&inner);
     builder.margin(margin as i32).x_label_area_size(xlab as i32).y_label_area_size(ylab as i32);
     if let Some(t) = &ax.title {

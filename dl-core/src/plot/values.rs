@@ -2,7 +2,7 @@
 //! as `predict`'s `(n, 1)` output), slices, vectors and arrays of any numeric type.
 
 use crate::error::{Error, Result};
-use crate::tensor::Scalar;
+use crate::numpy::Scalar;
 use ndarray::{ArrayBase, Data, Dimension};
 
 /// A sequence of numbers to plot.

@@ -1,14 +1,9 @@
-//! A small seedable random number generator (xoshiro256++ seeded through SplitMix64) and the
-//! process-wide generator behind [`set_random_seed`], like `keras.utils.set_random_seed`.
-//!
-//! Keras's own initial weights come from TensorFlow's generator and cannot be reproduced bit for
-//! bit; what matters here is that a seeded notebook gives the same numbers on every run.
-
+//! A small seedable random number generator: xoshiro256++ seeded through SplitMix64.
 
 /// xoshiro256++: fast, small state, good statistical quality. Not for cryptography.
 #[derive(Clone, Debug)]
 pub struct Rng {
-    s: [u64; 4],
+    pub(super) s: [u64; 4],
 }
 
 fn splitmix64(state: &mut u64) -> u64 {
@@ -87,40 +82,6 @@ impl Rng {
         self.shuffle(&mut p);
         p
     }
-}
-
-/// Seeds dl-core's global generator, which draws initial weights and `fit`'s shuffling order
-/// (like `keras.utils.set_random_seed`). Without it, every run starts from a different seed. In
-/// a notebook the seed holds for all later cells.
-///
-/// # Examples
-/// ```
-/// dl_core::set_random_seed(42);
-/// let a = dl_core::rng::next_seed();
-/// dl_core::set_random_seed(42);
-/// assert_eq!(a, dl_core::rng::next_seed());
-/// ```
-pub fn set_random_seed(seed: u64) {
-    crate::session::with_rng_state(|s| *s = Some(Rng::new(seed).s));
-}
-
-/// Draws a fresh seed from the global generator (seeding it from the clock on first use).
-pub fn next_seed() -> u64 {
-    crate::session::with_rng_state(|state| {
-        let mut rng = match state {
-            Some(s) => Rng { s: *s },
-            None => {
-                let t = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_nanos() as u64)
-                    .unwrap_or(0);
-                Rng::new(t ^ ((std::process::id() as u64) << 32))
-            }
-        };
-        let v = rng.next_u64();
-        *state = Some(rng.s);
-        v
-    })
 }
 
 #[cfg(test)]

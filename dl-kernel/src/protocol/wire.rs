@@ -7,7 +7,7 @@
 //! message is refused before it is parsed; the error says why but never quotes the message.
 
 use bytes::Bytes;
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use jupyter_protocol::{Header, JupyterMessage, JupyterMessageContent};
 use serde_json::Value;
 use sha2::Sha256;
@@ -49,7 +49,8 @@ impl Signer {
         if !key.is_empty() && scheme != "hmac-sha256" {
             anyhow::bail!("unsupported signature_scheme {scheme:?} (only hmac-sha256)");
         }
-        let key = (!key.is_empty()).then(|| Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes any key length"));
+        let key = (!key.is_empty())
+            .then(|| Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes any key length"));
         Ok(Signer { key, seen: Mutex::new((HashSet::new(), VecDeque::new())) })
     }
 
@@ -59,14 +60,14 @@ impl Signer {
             Some(k) => {
                 let mut mac = k.clone();
                 parts.iter().for_each(|p| mac.update(p));
-                mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+                hex::encode(mac.finalize().into_bytes())
             }
         }
     }
 
     fn verify(&self, signature: &[u8], parts: &[&[u8]]) -> Result<(), WireError> {
         let Some(k) = &self.key else { return Ok(()) };
-        let sig = decode_hex(signature).ok_or(WireError::BadSignature)?;
+        let sig = hex::decode(signature).map_err(|_| WireError::BadSignature)?;
         let mut mac = k.clone();
         parts.iter().for_each(|p| mac.update(p));
         mac.verify_slice(&sig).map_err(|_| WireError::BadSignature)?;
@@ -84,19 +85,13 @@ impl Signer {
     }
 }
 
-fn decode_hex(s: &[u8]) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    s.chunks(2).map(|c| u8::from_str_radix(std::str::from_utf8(c).ok()?, 16).ok()).collect()
-}
-
 /// Splits, verifies and parses an incoming multipart message.
 ///
 /// # Errors
 /// See [`WireError`].
 pub fn decode(frames: Vec<Bytes>, signer: &Signer) -> Result<JupyterMessage, WireError> {
-    let at = frames.iter().position(|f| f.as_ref() == DELIMITER).ok_or(WireError::Malformed("no <IDS|MSG> delimiter"))?;
+    let at =
+        frames.iter().position(|f| f.as_ref() == DELIMITER).ok_or(WireError::Malformed("no <IDS|MSG> delimiter"))?;
     if frames.len() < at + 6 {
         return Err(WireError::Malformed("fewer than five frames after the delimiter"));
     }
@@ -235,7 +230,11 @@ mod tests {
         assert_eq!(decode(unsigned, &s).unwrap_err(), WireError::BadSignature);
         let forged = request(&Signer::new("other key", "hmac-sha256").unwrap(), "kernel_info_request", json!({}));
         assert_eq!(decode(forged, &s).unwrap_err(), WireError::BadSignature);
-        let mut tampered = request(&s, "execute_request", json!({"code": "1", "silent": false, "store_history": true, "user_expressions": {}, "allow_stdin": false}));
+        let mut tampered = request(
+            &s,
+            "execute_request",
+            json!({"code": "1", "silent": false, "store_history": true, "user_expressions": {}, "allow_stdin": false}),
+        );
         let n = tampered.len();
         tampered[n - 1] = Bytes::from_static(br#"{"code": "std::process::exit(1)", "silent": false, "store_history": true, "user_expressions": {}, "allow_stdin": false}"#);
         assert_eq!(decode(tampered, &s).unwrap_err(), WireError::BadSignature);

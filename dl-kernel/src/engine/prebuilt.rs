@@ -11,84 +11,15 @@
 //! removed. The template's `Cargo.lock` starts as the workspace's, so the versions are the tested
 //! ones and no network is needed.
 
-use anyhow::{bail, Context, Result};
+use super::preload::{dl_core_path, preload_code};
+use super::{context, toolchain};
+use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-/// Where dl-core's sources are: `DL_CORE_PATH`, else beside this crate in the workspace it was
-/// built from.
-pub fn dl_core_path() -> PathBuf {
-    let path = std::env::var_os("DL_CORE_PATH")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dl-core"));
-    // A path that does not exist stays as given, for `check_dl_core` to name.
-    path.canonicalize().unwrap_or(path)
-}
-
-/// Checks that dl-core's sources are where [`dl_core_path`] says: cells are compiled against them.
-///
-/// # Errors
-/// When they are not there. The path is fixed when this binary is built, and cargo does not
-/// rebuild the binary for a clone at another path whose files are older than it, nor for a moved
-/// repository; the message says how to recover.
-pub fn check_dl_core(core: &Path) -> Result<()> {
-    if core.join("Cargo.toml").is_file() {
-        return Ok(());
-    }
-    if std::env::var_os("DL_CORE_PATH").is_some() {
-        bail!("DL_CORE_PATH is {}, which holds no dl-core sources (no Cargo.toml there)", core.display());
-    }
-    bail!(
-        "dl-core's sources are not at {}: the repository this dl-kernel was built from has moved \
-         or is gone. Set DL_CORE_PATH to the dl-core directory, or rebuild the kernel in the \
-         repository: touch dl-kernel/src/main.rs && cargo build --release -p dl-kernel",
-        core.display()
-    )
-}
-
-/// rust-analyzer (inside evcxr) needs the standard library's sources; without them variable
-/// types are not inferred and e.g. `let v = vec![1, 2, 3];` does not persist.
-///
-/// # Errors
-/// When `rust-src` is not installed, with the command that installs it.
-pub fn check_rust_src() -> Result<()> {
-    let out = Command::new("rustc").args(["--print", "sysroot"]).output().context("running rustc (is Rust installed?)")?;
-    let sysroot = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-    if !sysroot.join("lib/rustlib/src/rust/library/core").exists() {
-        bail!(
-            "the Rust standard library sources (rust-src) are missing; the kernel needs them to infer types.\n\
-             Install them with:  rustup component add rust-src"
-        );
-    }
-    Ok(())
-}
-
-/// Makes the standard library's shared object findable by the process that loads the cells.
-///
-/// Cells are compiled with `-C prefer-dynamic`, so each one needs `libstd-*.so` from the
-/// toolchain. Its relative `RUNPATH` only holds at the depth where rustc wrote the file, not
-/// where evcxr moves it (nor in a copied work directory), so the toolchain's library directory
-/// goes on `LD_LIBRARY_PATH`, which the cell process inherits.
-pub fn export_std_library_path() {
-    let Ok(out) = Command::new("rustc").args(["--print", "target-libdir"]).output() else { return };
-    let libdir = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let var = if cfg!(target_os = "macos") { "DYLD_LIBRARY_PATH" } else { "LD_LIBRARY_PATH" };
-    let old = std::env::var(var).unwrap_or_default();
-    if !old.split(':').any(|p| p == libdir) {
-        let new = if old.is_empty() { libdir } else { format!("{libdir}:{old}") };
-        std::env::set_var(var, new);
-    }
-}
-
-/// `rustc -V` of the toolchain on `PATH` (about 15 ms through rustup's proxy).
-pub fn rustc_version() -> String {
-    Command::new("rustc").arg("-V").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default()
-}
 
 /// A hash of everything that decides what the template contains.
 pub fn key() -> String {
-    hex8(Sha256::new().chain_update(sources_key()).chain_update(rustc_version()))
+    hex8(Sha256::new().chain_update(sources_key()).chain_update(toolchain::rustc_version()))
 }
 
 /// The part of [`key`] that needs no process to compute: this crate's version, dl-core's
@@ -106,12 +37,12 @@ pub fn sources_key() -> String {
         h.update(f.to_string_lossy().as_bytes());
         h.update(std::fs::read(&f).unwrap_or_default());
     }
-    h.update(crate::engine::preload_code());
+    h.update(preload_code());
     hex8(h)
 }
 
 fn hex8(h: Sha256) -> String {
-    h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
+    hex::encode(&h.finalize()[..8])
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -131,9 +62,9 @@ pub fn cache_root() -> PathBuf {
     if let Some(d) = std::env::var_os("DL_KERNEL_CACHE") {
         return PathBuf::from(d);
     }
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir).join(".cache"));
+    let base = std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from).unwrap_or_else(|| {
+        std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir).join(".cache")
+    });
     base.join("dl-kernel")
 }
 
@@ -216,11 +147,8 @@ fn build_template(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<()> {
         dir.display()
     ));
     let t = std::time::Instant::now();
-    std::env::set_var("EVCXR_TMPDIR", &work);
-    std::env::set_var(crate::KERNEL_ENV, "1");
-    export_std_library_path();
-    let (mut ctx, _outputs) = evcxr::CommandContext::new().map_err(|e| anyhow::anyhow!("cannot start evcxr: {e}"))?;
-    ctx.execute(&crate::engine::preload_code()).map_err(|e| anyhow::anyhow!("building dl-core failed: {e}"))?;
+    let (mut ctx, _outputs) = context::start(&work, None)?;
+    ctx.execute(&preload_code()).map_err(|e| anyhow::anyhow!("building dl-core failed: {e}"))?;
     drop(ctx);
     std::fs::write(dir.join("ready"), format!("built in {:.0}s\n", t.elapsed().as_secs_f64()))?;
     progress(&format!("dl-core built in {:.0}s", t.elapsed().as_secs_f64()));
@@ -236,6 +164,11 @@ impl Workdir {
     /// The directory evcxr works in.
     pub fn path(&self) -> &Path {
         &self.dir
+    }
+
+    /// The session directory of dl-core in cells (see `dl_core::session`).
+    pub fn session(&self) -> PathBuf {
+        self.dir.join("session")
     }
 }
 
@@ -260,8 +193,9 @@ pub fn workdir(progress: &mut dyn FnMut(&str)) -> Result<Workdir> {
     prune_abandoned_workdirs(&std::env::temp_dir());
     let dir = std::env::temp_dir().join(format!("dl-kernel-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()));
     let w = Workdir { dir };
-    clone_tree(&template, w.path(), &template).with_context(|| format!("copying {} to {}", template.display(), w.path().display()))?;
-    std::fs::create_dir_all(w.path().join("session"))?;
+    clone_tree(&template, w.path(), &template)
+        .with_context(|| format!("copying {} to {}", template.display(), w.path().display()))?;
+    std::fs::create_dir_all(w.session())?;
     Ok(w)
 }
 
@@ -323,7 +257,8 @@ pub fn restore_lock(workdir: &Path) -> Result<()> {
 /// Files that cargo writes once and never changes in place.
 fn is_dependency_artifact(rel: &str) -> bool {
     let parts: Vec<&str> = rel.split('/').collect();
-    let in_profile = |i: usize| parts.get(i) == Some(&"debug") && matches!(parts.get(i + 1), Some(&"deps") | Some(&"build"));
+    let in_profile =
+        |i: usize| parts.get(i) == Some(&"debug") && matches!(parts.get(i + 1), Some(&"deps") | Some(&"build"));
     match parts.as_slice() {
         ["target", "debug", rest @ ..] => !rest.contains(&".fingerprint"),
         ["target", _triple, ..] => in_profile(2),
@@ -334,14 +269,6 @@ fn is_dependency_artifact(rel: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn missing_dl_core_sources_are_a_clear_error() {
-        let gone = std::env::temp_dir().join(format!("dl-core-gone-{}", std::process::id()));
-        let e = check_dl_core(&gone).unwrap_err().to_string();
-        assert!(e.contains(&gone.display().to_string()), "{e}");
-        check_dl_core(&dl_core_path()).unwrap();
-    }
 
     #[test]
     fn pruning_keeps_the_current_template_and_builds_in_progress() {

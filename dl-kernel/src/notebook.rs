@@ -1,38 +1,50 @@
-//! What a running cell produces, and its two renderings: Jupyter messages (the kernel) and
-//! nbformat 4 outputs (the headless runner).
+//! Notebooks as nbformat 4 JSON: reading and checking one, a cell's source and tags, and the
+//! outputs of a cell built up from the engine's events.
+//!
+//! A notebook is kept as JSON ([`serde_json::Value`]), so that a tool which only fills in
+//! `outputs` and `execution_count` leaves every other field as it was.
 
+use crate::engine::events::{bundle_json, Event};
+use anyhow::{bail, Context, Result};
+use dl_core::kernel_protocol::MimeBundle;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use std::path::Path;
 
-/// A MIME bundle: MIME type → text.
-pub type MimeBundle = BTreeMap<String, String>;
-
-/// One piece of output, as it happens.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Event {
-    /// Text on stdout (with its newline).
-    Stdout(String),
-    /// Text on stderr (with its newline).
-    Stderr(String),
-    /// A rich display; `update` replaces the earlier display with the same `id`.
-    Display { id: Option<String>, data: MimeBundle, update: bool },
-    /// Clear the cell's output (now, or with `wait` when the next output arrives).
-    Clear { wait: bool },
-}
-
-/// Every rich output carries a `text/plain` fallback, for viewers that show nothing else.
-pub fn with_plain_fallback(mut data: MimeBundle) -> MimeBundle {
-    if !data.contains_key("text/plain") {
-        let kinds: Vec<&str> = data.keys().map(String::as_str).collect();
-        let text = format!("<{}>", kinds.join(", "));
-        data.insert("text/plain".into(), text);
+/// A cell's source as one string (nbformat allows a string or a list of lines).
+pub fn source(cell: &Value) -> String {
+    match &cell["source"] {
+        Value::String(s) => s.clone(),
+        Value::Array(lines) => lines.iter().filter_map(Value::as_str).collect(),
+        _ => String::new(),
     }
-    data
 }
 
-/// A bundle as a JSON object (`{"text/plain": "..."}`).
-pub fn bundle_json(data: &MimeBundle) -> Value {
-    Value::Object(data.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
+/// A cell's tags (`metadata.tags`).
+pub fn tags(cell: &Value) -> Vec<String> {
+    cell["metadata"]["tags"]
+        .as_array()
+        .map(|t| t.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+/// Parses and checks a notebook: valid JSON, nbformat 4, a list of cells.
+///
+/// # Errors
+/// A clear message for each way it is not.
+pub fn load(path: &Path) -> Result<Value> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let nb: Value = serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("not a valid notebook: the file is not valid JSON ({e})"))?;
+    match nb.get("nbformat").and_then(Value::as_u64) {
+        Some(4) => {}
+        Some(v) => bail!("nbformat {v} is not supported; convert it to version 4 (jupyter nbconvert --to notebook)"),
+        None => bail!("not a Jupyter notebook: no \"nbformat\" field"),
+    }
+    if !nb["cells"].is_array() {
+        bail!("not a valid notebook: \"cells\" is not a list");
+    }
+    Ok(nb)
 }
 
 /// nbformat 4 outputs of one cell, built up as events arrive: consecutive stream text is
@@ -62,7 +74,7 @@ impl NotebookOutputs {
             Event::Stdout(t) => self.stream("stdout", &t),
             Event::Stderr(t) => self.stream("stderr", &t),
             Event::Display { id, data, update } => {
-                let data = bundle_json(&with_plain_fallback(data));
+                let data = bundle_json(data);
                 match id.as_ref().and_then(|i| self.by_id.get(i)) {
                     Some(&idx) if update => self.outputs[idx]["data"] = data,
                     _ if update => {}
@@ -90,8 +102,9 @@ impl NotebookOutputs {
 
     /// The cell's value.
     pub fn result(&mut self, count: u64, data: MimeBundle) {
-        let data = bundle_json(&with_plain_fallback(data));
-        self.outputs.push(json!({"output_type": "execute_result", "execution_count": count, "data": data, "metadata": {}}));
+        let data = bundle_json(data);
+        self.outputs
+            .push(json!({"output_type": "execute_result", "execution_count": count, "data": data, "metadata": {}}));
     }
 
     /// The cell's error.

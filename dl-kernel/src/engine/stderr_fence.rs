@@ -13,6 +13,7 @@
 //! that cannot be done (not Linux, the process is gone, or the cell pointed its stderr somewhere
 //! else than that pipe), [`Fence::send`] says so and the engine waits for quiet as before.
 
+use dl_core::kernel_protocol::FENCE_PREFIX;
 use rustix::fs::{Mode, OFlags};
 use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
@@ -28,7 +29,11 @@ pub struct Fence {
 
 impl Fence {
     pub fn new() -> Fence {
-        Fence { token: format!("\u{1b}]dl-fence;{}", uuid::Uuid::new_v4().simple()), sent: Cell::new(0), checked: RefCell::new(None) }
+        Fence {
+            token: format!("{FENCE_PREFIX}{}", uuid::Uuid::new_v4().simple()),
+            sent: Cell::new(0),
+            checked: RefCell::new(None),
+        }
     }
 
     /// Writes the fence line into the stderr of process `pid`. False when it cannot: the caller

@@ -1,0 +1,132 @@
+//! The engine on a thread of its own: it warms up (evcxr, dl-core's preload) while the sockets
+//! serve, then takes jobs one at a time. A cell's events are published on iopub as they happen.
+
+use super::current_cell::CurrentCell;
+use crate::engine::events::bundle_json;
+use crate::engine::{CellResult, Engine, Event, Interrupter, Outcome};
+use crate::protocol::wire::Outgoing;
+use dl_core::kernel_protocol::MimeBundle;
+use jupyter_protocol::Header;
+use serde_json::json;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// How long a cell gets to stop after an interrupt before its process is restarted.
+const INTERRUPT_GRACE: Duration = Duration::from_secs(3);
+
+/// The engine's state, as [`EngineState`] stores it.
+pub const WARMING: u8 = 0;
+pub const WARM: u8 = 1;
+pub const FAILED: u8 = 2;
+
+/// [`WARMING`], [`WARM`] or [`FAILED`], shared with the threads that wait for the engine.
+pub type EngineState = Arc<AtomicU8>;
+
+/// Completions: the candidates and the byte range of the code they replace.
+pub type Completions = (Vec<String>, usize, usize);
+
+/// Work for the engine thread.
+pub enum Job {
+    Execute {
+        code: String,
+        silent: bool,
+        parent: Header,
+        done: oneshot::Sender<CellResult>,
+    },
+    Complete {
+        code: String,
+        cursor: usize,
+        done: oneshot::Sender<Completions>,
+    },
+    Inspect {
+        code: String,
+        cursor: usize,
+        done: oneshot::Sender<Option<(String, String)>>,
+    },
+    /// The hidden cell that adopts a stand-in's directory and variables: no output, not counted.
+    Adopt {
+        code: String,
+    },
+}
+
+/// The handle other threads use to interrupt a cell, once the engine has started.
+pub type SharedInterrupter = Arc<Mutex<Option<Interrupter>>>;
+
+/// Starts the engine's thread.
+pub fn spawn(
+    jobs: std::sync::mpsc::Receiver<Job>,
+    iopub: mpsc::UnboundedSender<Outgoing>,
+    interrupter: SharedInterrupter,
+    current: CurrentCell,
+    state: EngineState,
+) {
+    std::thread::spawn(move || {
+        let mut progress = |line: &str| current.progress(line);
+        let mut engine = match Engine::start(&mut progress) {
+            Ok(e) => Some(e),
+            Err(e) => {
+                progress(&format!("The Rust (dl) kernel could not start: {e:#}"));
+                None
+            }
+        };
+        if let Some(e) = &engine {
+            *interrupter.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.interrupter(INTERRUPT_GRACE));
+        }
+        state.store(if engine.is_some() { WARM } else { FAILED }, Ordering::SeqCst);
+        while let Ok(job) = jobs.recv() {
+            match job {
+                Job::Execute { code, silent, parent, done } => {
+                    let Some(engine) = engine.as_mut() else {
+                        let _ = done.send(CellResult {
+                            outcome: Outcome::Error {
+                                ename: "KernelError".into(),
+                                evalue: "the kernel could not start dl-core; see the messages above".into(),
+                                traceback: vec![],
+                            },
+                            value: MimeBundle::new(),
+                        });
+                        continue;
+                    };
+                    let r = engine.execute(&code, &mut |e| {
+                        if !silent {
+                            let _ = iopub.send(event_message(&parent, e));
+                        }
+                    });
+                    let _ = done.send(r);
+                }
+                Job::Complete { code, cursor, done } => {
+                    let _ =
+                        done.send(engine.as_mut().map_or((Vec::new(), cursor, cursor), |e| e.complete(&code, cursor)));
+                }
+                Job::Inspect { code, cursor, done } => {
+                    let _ = done.send(engine.as_mut().and_then(|e| e.inspect(&code, cursor)));
+                }
+                Job::Adopt { code } => {
+                    if let Some(engine) = engine.as_mut() {
+                        engine.adopt(&code);
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// An engine event as an iopub message.
+fn event_message(parent: &Header, e: Event) -> Outgoing {
+    match e {
+        Event::Stdout(t) => Outgoing::child(Some(parent), "stream", json!({"name": "stdout", "text": t})),
+        Event::Stderr(t) => Outgoing::child(Some(parent), "stream", json!({"name": "stderr", "text": t})),
+        Event::Clear { wait } => Outgoing::child(Some(parent), "clear_output", json!({"wait": wait})),
+        Event::Display { id, data, update } => {
+            let transient = id.map_or(json!({}), |i| json!({"display_id": i}));
+            let kind = if update { "update_display_data" } else { "display_data" };
+            Outgoing::child(
+                Some(parent),
+                kind,
+                json!({"data": bundle_json(data), "metadata": {}, "transient": transient}),
+            )
+        }
+    }
+}
