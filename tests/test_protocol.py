@@ -246,6 +246,55 @@ def test_fit_progress_updates_in_place(kernel):
     assert text.count("Epoch ") == 3 and "5000/5000" in text and "mae:" in text
 
 
+FIT_THEN_PREDICT = (
+    "let mut dm = Sequential::new();\ndm.add(Dense::new(1).input_dim(1));\ndm.compile(\"sgd\", \"mse\", &[\"mae\"])?;\n"
+    "let dx = Array2::<f32>::ones((64, 1));\nlet dy = Array1::<f32>::ones(64);\ndm.fit(&dx, &dy, 3, 16)?;",
+    "let dp = dm.predict(&dx)?;",
+    "dm.evaluate(&dx, &dy)?;",
+)
+
+
+def test_each_cell_keeps_its_own_progress_output_in_the_saved_notebook():
+    """A display id names one output for the life of the kernel: a later cell's progress bar
+    must not update an earlier cell's (nbclient, like JupyterLab, updates every output carrying
+    the id, across the notebook)."""
+    nb = notebook(*FIT_THEN_PREDICT)
+    client = NotebookClient(nb, kernel_name=KERNEL, timeout=300, startup_timeout=START_TIMEOUT)
+    ids = []
+    original = client.output
+
+    def output(outs, msg, display_id, cell_index):
+        if display_id and msg["msg_type"] == "display_data":
+            ids.append(display_id)
+        return original(outs, msg, display_id, cell_index)
+
+    client.output = output
+    client.execute()
+    text = ["".join(o.get("data", {}).get("text/plain", "") for o in c.outputs) for c in nb.cells]
+    assert "Epoch 3/3" in text[0] and "4/4" in text[0], text[0]
+    assert "Epoch" not in text[1] and "2/2" in text[1], text[1]
+    assert "Epoch" not in text[2] and "loss:" in text[2], text[2]
+    assert len(ids) == 3 and len(set(ids)) == 3, ids
+
+
+def test_display_ids_are_never_reused_after_a_restart(kernel):
+    """A restarted kernel (a new session directory) starts no id over again."""
+    def fit_ids(kc):
+        _, outputs = run(kc, FIT_THEN_PREDICT[0])
+        return {m["content"]["transient"]["display_id"] for m in outputs if m["msg_type"] == "display_data"}
+
+    km, kc = start_new_kernel(kernel_name=KERNEL, startup_timeout=START_TIMEOUT)
+    try:
+        before = fit_ids(kc)
+        km.restart_kernel(now=True)
+        kc.wait_for_ready(timeout=START_TIMEOUT)
+        after = fit_ids(kc)
+        assert before and after and not before & after, (before, after)
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
 LIVE_PLOT = (
     "let mut lm = Sequential::new();\nlm.add(Dense::new(4).input_dim(2));\nlm.add(Dense::new(1));\n"
     "lm.compile(\"sgd\", \"mse\", &[\"mae\"])?;\nlet lx = Array2::<f32>::ones((4000, 2));\nlet ly = Array1::<f32>::ones(4000);\n"

@@ -19,10 +19,10 @@
 pub use crate::kernel_protocol::MimeBundle;
 use crate::kernel_protocol::{CellMessage, DISPLAY_ENV};
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::OnceLock;
 
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
 
 /// True inside a dl-kernel session (rich output goes to the notebook as it happens).
 pub fn in_kernel() -> bool {
@@ -30,9 +30,17 @@ pub fn in_kernel() -> bool {
     *IN.get_or_init(|| std::env::var(DISPLAY_ENV).is_ok_and(|v| v == "1"))
 }
 
-/// A fresh display id, unique within the process.
+/// A fresh display id, unique for the life of the kernel session and never reused after a
+/// restart: a client updates *every* output that carries an id, across the notebook, so two
+/// cells must never share one. Each cell links its own dl-core, so the counter lives in the
+/// session directory, beside a token of the session's own.
+///
+/// ```
+/// let (a, b) = (dl_core::display::new_display_id(), dl_core::display::new_display_id());
+/// assert_ne!(a, b);
+/// ```
 pub fn new_display_id() -> String {
-    format!("dl-{}-{}", std::process::id(), NEXT_ID.fetch_add(1, Ordering::Relaxed))
+    format!("dl-{}-{}", crate::session::token(), crate::session::next_count("display_id", &NEXT_ID))
 }
 
 fn send(msg: &CellMessage) {

@@ -31,6 +31,21 @@ pub(crate) fn next_count(name: &str, local: &AtomicUsize) -> usize {
     }
 }
 
+/// A token naming this session, made once and kept in the session directory; outside a kernel,
+/// one per process. Random enough that no two sessions (nor a session and its restart, which
+/// gets a new directory) share it.
+pub(crate) fn token() -> String {
+    static LOCAL: Mutex<Option<String>> = Mutex::new(None);
+    with_state("token", &LOCAL, |t| {
+        t.get_or_insert_with(|| {
+            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+            let mixed = crate::random::Rng::new(nanos as u64 ^ ((std::process::id() as u64) << 40)).next_u64();
+            format!("{mixed:016x}")
+        })
+        .clone()
+    })
+}
+
 /// Resets the counter `name` to 0.
 pub(crate) fn reset_count(name: &str, local: &AtomicUsize) {
     local.store(0, Ordering::Relaxed);
