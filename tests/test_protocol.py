@@ -21,6 +21,7 @@ from nbclient.exceptions import CellExecutionError
 
 KERNEL = "dl-rust"
 START_TIMEOUT = 600
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +82,9 @@ def test_an_error_returned_with_question_mark_fails_the_cell(kernel):
     assert reply["ename"] == "Error" and "test_split must be in [0, 1)" in reply["evalue"]
     errors = [m for m in outputs if m["msg_type"] == "error"]
     assert len(errors) == 1
+    # A failure is one error output: evcxr's copy of the message on stderr is not sent.
+    stderr = [m["content"]["text"] for m in outputs if m["msg_type"] == "stream" and m["content"]["name"] == "stderr"]
+    assert not any("test_split" in t for t in stderr), stderr
 
 
 def _spin(stop):
@@ -158,8 +162,50 @@ def test_compile_errors_are_one_error_with_the_diagnostic(kernel):
     assert reply["status"] == "error" and reply["ename"] == "CompileError"
     errors = [m for m in outputs if m["msg_type"] == "error"]
     assert len(errors) == 1
-    tb = "\n".join(errors[0]["content"]["traceback"])
+    tb = ANSI.sub("", "\n".join(errors[0]["content"]["traceback"]))
     assert "mismatched types" in tb and "--> cell:2:" in tb and "__dl_ok" not in tb, tb
+
+
+def traceback_of(outputs):
+    errors = [m for m in outputs if m["msg_type"] == "error"]
+    assert len(errors) == 1, [m["msg_type"] for m in outputs]
+    return ANSI.sub("", "\n".join(errors[0]["content"]["traceback"]))
+
+
+def test_compile_errors_show_errors_only_as_rustc_prints_them(kernel):
+    """Warnings are not counted as errors; a help with a suggestion is one line; the caret of
+    an error on the first line of a cell that uses `?` sits under the error (the engine puts code
+    of its own in front of that line)."""
+    _, kc = kernel
+    reply, outputs = run(kc, 'fn half(unused: i32) -> i32 { "two" }')
+    assert reply["ename"] == "CompileError" and "more errors" not in reply["evalue"], reply["evalue"]
+    tb = traceback_of(outputs)
+    assert "warning" not in tb and "unused variable" not in tb, tb
+    run(kc, "let alpha = 1;")
+    _, outputs = run(kc, "alpah + 1")
+    tb = traceback_of(outputs)
+    assert "help: a local variable with a similar name exists: `alpha`" in tb, tb
+    reply, outputs = run(kc, "let total = vec![1, 2].into_iter().sum::<i32>()?;")
+    assert reply["ename"] == "CompileError"
+    lines = traceback_of(outputs).splitlines()
+    src = next(i for i, l in enumerate(lines) if "| let total" in l)
+    assert "__dl_ok" not in lines[src] and "--> cell:1:13" in "\n".join(lines), lines
+    caret = lines[src + 1]
+    assert caret.index("^") - lines[src].index("let total") == len("let total = "), (lines[src], caret)
+
+
+def test_a_let_whose_value_never_exists_says_why(kernel):
+    _, kc = kernel
+    reply, outputs = run(kc, "let z = todo!();")
+    assert reply["ename"] == "CompileError" and "never exists" in reply["evalue"], reply["evalue"]
+
+
+def test_a_panic_shows_the_line_of_the_cell(kernel):
+    _, kc = kernel
+    reply, outputs = run(kc, "let idx = 1;\nlet empty: Vec<i32> = Vec::new();\nlet third = empty[idx + 2];")
+    assert reply["ename"] == "panic" and "index out of bounds" in reply["evalue"], reply
+    tb = traceback_of(outputs)
+    assert "--> cell:3:" in tb and "3 | let third = empty[idx + 2];" in tb, tb
 
 
 def test_a_cells_value_is_its_debug_text_and_a_unit_value_shows_nothing(kernel):
@@ -412,6 +458,27 @@ def test_code_that_ignores_interrupts_is_restarted_and_lost_variables_are_named(
         assert time.time() - t < 15
         r, outs = run(kc, "let after_restart = Sequential::new(); 6 * 7")
         assert r["status"] == "ok"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def test_an_interrupt_while_dl_core_loads_is_answered_before_it_is_loaded():
+    """A cold kernel loads dl-core for about ten seconds before its first cell; an interrupt in
+    that time (nbclient's after a cell timeout) cancels the waiting cell at once, so the client
+    does not give up on the kernel; the kernel then runs the next cell."""
+    km, kc = start_new_kernel(kernel_name=KERNEL, startup_timeout=START_TIMEOUT, env=dict(os.environ, DL_KERNEL_SPARE="0"))
+    try:
+        msg_id = kc.execute("let early = 1;")
+        time.sleep(1.0)
+        km.interrupt_kernel()
+        reply = kc.get_shell_msg(timeout=START_TIMEOUT)
+        assert reply["parent_header"]["msg_id"] == msg_id
+        content = reply["content"]
+        assert content["status"] == "error" and content["ename"] == "KeyboardInterrupt", content
+        assert "before the cell ran" in content["evalue"], content
+        later, _ = run(kc, "let later = 2;\nlater * 21", timeout=START_TIMEOUT)
+        assert later["status"] == "ok", later
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)

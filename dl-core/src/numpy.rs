@@ -72,6 +72,22 @@ impl Scalar for bool {
     }
 }
 
+/// numpy's name for an array's element type (`x.dtype`): `"float32"`, `"uint8"`, `"int64"`...
+///
+/// ```
+/// use dl_core::prelude::*;
+/// assert_eq!(dtype_name(&array![1u8, 2]), "uint8");
+/// assert_eq!(dtype_name(&array![[1.0f32]]), "float32");
+/// ```
+pub fn dtype_name<S, D>(_a: &ArrayBase<S, D>) -> &'static str
+where
+    S: Data,
+    S::Elem: Scalar,
+    D: Dimension,
+{
+    S::Elem::DTYPE
+}
+
 /// `a.astype(np.float32)`: any numeric array as f32 (f64 is rounded to nearest).
 pub fn to_f32<S, D>(a: &ArrayBase<S, D>) -> Array<f32, D>
 where

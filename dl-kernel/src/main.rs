@@ -5,10 +5,13 @@
 //! dl-kernel uninstall [--prefix DIR]              remove the kernelspec
 //! dl-kernel kernel --connection-file FILE         run as a kernel (Jupyter starts this)
 //! dl-kernel spare --wait | --stop                 warm a spare kernel and wait for it | stop spares
-//! dl-kernel run [--output DIR] [--timeout SECS] NOTEBOOK...   execute notebooks headless
+//! dl-kernel run [--output DIR] [--timeout SECS] [--jobs N] NOTEBOOK...
+//!                                                 execute notebooks headless
+//! dl-kernel run --grade [--source NB] [--report DIR] [--output DIR] [--timeout SECS] [--jobs N] NB...
+//!                                                 grade nbgrader submissions without Python
+//! dl-kernel nbgrader-config [FILE]                the nbgrader settings for Rust notebooks
 //! dl-kernel fetch URL DEST                       download for dl-core in cells (internal)
 //! ```
-
 //!
 //! ```text
 //! main.rs      this command line
@@ -16,7 +19,8 @@
 //! protocol/    Jupyter messaging: frames and signing, history, is_complete, kernel_info
 //! engine/      evcxr with dl-core: running cells, their outcome, the prebuilt template
 //! spare.rs     warm spare kernels handed to new ones
-//! runner.rs    `dl-kernel run`: notebooks headless, in-process
+//! runner/      `dl-kernel run`: notebooks headless, in-process, warm engines ahead
+//! grader/      `dl-kernel run --grade`: nbgrader's rules without Python; nbgrader's settings
 //! notebook.rs  nbformat: reading notebooks, building saved outputs
 //! install.rs   the kernelspec
 //! fetch.rs     the download helper for dl-core in cells
@@ -30,6 +34,7 @@
 
 mod engine;
 mod fetch;
+mod grader;
 mod install;
 mod kernel_log;
 mod notebook;
@@ -72,7 +77,10 @@ fn main() {
 
 fn usage() -> &'static str {
     "usage:\n  dl-kernel install [--prefix DIR] [--no-build]\n  dl-kernel uninstall [--prefix DIR]\n  \
-     dl-kernel kernel --connection-file FILE\n  dl-kernel spare --wait | --stop\n  dl-kernel run [--output DIR] [--timeout SECS] NOTEBOOK..."
+     dl-kernel kernel --connection-file FILE\n  dl-kernel spare --wait | --stop\n  \
+     dl-kernel run [--output DIR] [--timeout SECS] [--jobs N] NOTEBOOK...\n  \
+     dl-kernel run --grade [--source SOURCE.ipynb] [--report DIR] [--output DIR] [--timeout SECS] [--jobs N] SUBMISSION...\n  \
+     dl-kernel nbgrader-config [FILE]"
 }
 
 fn run(args: Vec<String>) -> Result<i32> {
@@ -82,18 +90,24 @@ fn run(args: Vec<String>) -> Result<i32> {
     match cmd.as_str() {
         "run" => {
             let mut opts = runner::RunOptions::default();
+            let (mut grade, mut source, mut report) = (false, None, None);
             let mut paths = Vec::new();
             let mut it = rest.iter();
             while let Some(a) = it.next() {
+                let mut value = |name: &str| it.next().cloned().ok_or_else(|| anyhow::anyhow!("{name} needs a value"));
                 match a.as_str() {
-                    "--output" => opts.output_dir = it.next().map(PathBuf::from),
+                    "--output" => opts.output_dir = Some(PathBuf::from(value("--output")?)),
                     "--timeout" => {
-                        let secs: f64 = it
-                            .next()
-                            .and_then(|s| s.parse().ok())
-                            .ok_or_else(|| anyhow::anyhow!("--timeout needs seconds"))?;
+                        let secs: f64 =
+                            value("--timeout")?.parse().map_err(|_| anyhow::anyhow!("--timeout needs seconds"))?;
                         opts.timeout = Some(std::time::Duration::from_secs_f64(secs));
                     }
+                    "--jobs" => {
+                        opts.jobs = value("--jobs")?.parse().map_err(|_| anyhow::anyhow!("--jobs needs a number"))?
+                    }
+                    "--grade" => grade = true,
+                    "--source" => source = Some(PathBuf::from(value("--source")?)),
+                    "--report" => report = Some(PathBuf::from(value("--report")?)),
                     other if other.starts_with("--") => bail!("unknown option {other}\n{}", usage()),
                     path => paths.push(PathBuf::from(path)),
                 }
@@ -101,7 +115,25 @@ fn run(args: Vec<String>) -> Result<i32> {
             if paths.is_empty() {
                 bail!("no notebooks given\n{}", usage());
             }
+            if !grade && (source.is_some() || report.is_some()) {
+                bail!("--source and --report go with --grade\n{}", usage());
+            }
+            if grade {
+                let opts = grader::GradeOptions {
+                    source,
+                    report_dir: report.unwrap_or_else(|| PathBuf::from("grades")),
+                    output_dir: opts.output_dir,
+                    timeout: opts.timeout.unwrap_or(grader::DEFAULT_TIMEOUT),
+                    jobs: opts.jobs,
+                };
+                return grader::grade_all(&paths, &opts);
+            }
             Ok(if runner::run_all(&paths, &opts) { 0 } else { 1 })
+        }
+        "nbgrader-config" => {
+            let path = rest.first().map_or_else(|| PathBuf::from("nbgrader_config.py"), PathBuf::from);
+            grader::nbgrader_config::write(&path)?;
+            Ok(0)
         }
         "install" => {
             let prefix = flag("--prefix").map(PathBuf::from);
@@ -116,6 +148,9 @@ fn run(args: Vec<String>) -> Result<i32> {
             let Some(spare) = spare::Spare::claim()? else { return Ok(0) };
             let prepared = server::prepare();
             let Some((adoption, stand_in)) = spare.wait(&|| prepared.warm())? else { return Ok(0) };
+            // The next kernel's spare starts warming now, not when this one is idle or shut
+            // down: nbgrader and nbconvert start kernels one after another.
+            spare::spawn_if_missing(false);
             std::env::set_current_dir(&adoption.cwd)?;
             prepared.adopt(&adoption);
             spare::exit_with_stand_in(stand_in);
@@ -128,6 +163,7 @@ fn run(args: Vec<String>) -> Result<i32> {
             if let Some(kernel) = spare::hand_over(std::path::Path::new(&file)) {
                 return Ok(spare::stand_in(kernel));
             }
+            engine::fair::set_grading(engine::fair::requested_by(|k| std::env::var(k).ok()));
             server::serve(std::path::Path::new(&file))?;
             Ok(0)
         }

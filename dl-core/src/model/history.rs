@@ -28,6 +28,26 @@ impl History {
             .ok_or_else(|| Error::invalid("History::get", format!("no key {key:?}; the keys are {:?}", self.keys())))
     }
 
+    /// The last value of `key` (Keras's `history.history["val_mae"][-1]`).
+    ///
+    /// ```
+    /// # use dl_core::History;
+    /// let mut h = History::default();
+    /// h.history.insert("loss".into(), vec![0.9, 0.4]);
+    /// assert_eq!(h.last("loss")?, 0.4);
+    /// assert!(h.last("val_loss").is_err());
+    /// # Ok::<(), dl_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// When there is no such key (the message lists the keys present), or no epoch yet.
+    pub fn last(&self, key: &str) -> Result<f64> {
+        self.get(key)?
+            .last()
+            .copied()
+            .ok_or_else(|| Error::invalid("History::last", format!("{key:?} has no epochs yet")))
+    }
+
     /// The keys, in order.
     pub fn keys(&self) -> Vec<&str> {
         self.history.keys().map(String::as_str).collect()

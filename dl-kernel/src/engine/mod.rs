@@ -11,19 +11,27 @@
 //!   toolchain.rs      rust-src, the standard library's shared object, rustc's version
 //!   rustc_wrapper.rs  the compiler wrapper for the cell crate
 //!   stderr_fence.rs   knowing that all of a cell's stderr has arrived
+//!   stream.rs         a cell's text batched into few messages, runaway output cut
 //!   outcome.rs        how a cell ended (ok, compile error, panic, `?`), as Jupyter shows it
+//!   diagnostic.rs     a compile error as rustc prints it, in the cell's lines and columns
+//!   panic_site.rs     where in the cell a panic happened
+//!   fair.rs           grading rules: a cell that does not compile keeps what does, replays
 //!   interrupt.rs      stopping a running cell from another thread
 //!   events.rs         what a running cell produces
 //! ```
 
 pub mod context;
+pub mod diagnostic;
 pub mod events;
+pub mod fair;
 pub mod interrupt;
 pub mod outcome;
+pub mod panic_site;
 pub mod prebuilt;
 pub mod preload;
 pub mod rustc_wrapper;
 pub mod stderr_fence;
+pub mod stream;
 pub mod toolchain;
 
 pub use events::Event;
@@ -33,11 +41,12 @@ pub use outcome::{CellResult, Outcome};
 use anyhow::Result;
 use dl_core::kernel_protocol::CellMessage;
 use evcxr::{CommandContext, EvalContextOutputs};
-use outcome::{classify, early_return, unshift_columns, with_sentinel, StderrBurst, SENTINEL_VAR};
+use outcome::{classify, early_return, with_sentinel, StderrBurst, SENTINEL_VAR};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use stderr_fence::Fence;
+use stream::{OutputLimit, StreamBatcher};
 
 /// The evaluation engine.
 pub struct Engine {
@@ -49,11 +58,20 @@ pub struct Engine {
     last_stderr: StderrBurst,
     /// Marks the end of what the cell process wrote to stderr.
     fence: Fence,
+    /// The running cell's text on its way out.
+    stream: StreamBatcher,
     /// Keeps the evcxr working directory alive (it holds the prebuilt dependencies).
     _workdir: prebuilt::Workdir,
     /// The hidden cell that gave the cell process a stand-in's directory and variables (see
     /// `spare.rs`), run again when that process is restarted.
     adoption: Option<String>,
+    /// While grading: the cells that succeeded, in order, run again after a forced restart
+    /// (see [`fair`]).
+    succeeded: Vec<String>,
+    /// The process that runs cells was restarted and the succeeded cells wait to run again.
+    replay_pending: bool,
+    /// Where the last compile's errors point (line and column in the code that was compiled).
+    error_spans: Vec<(usize, usize)>,
 }
 
 impl Engine {
@@ -80,8 +98,12 @@ impl Engine {
             generation: Arc::new(AtomicU64::new(0)),
             last_stderr: StderrBurst::default(),
             fence: Fence::new(),
+            stream: StreamBatcher::new(OutputLimit(None)),
             _workdir: workdir,
             adoption: None,
+            succeeded: Vec::new(),
+            replay_pending: false,
+            error_spans: Vec::new(),
         };
         let t = Instant::now();
         let r = engine.run_raw(&preload::preload_code(), &mut |_| {});
@@ -117,10 +139,16 @@ impl Engine {
 
     /// Runs a cell, calling `on_event` for its output as it happens.
     pub fn execute(&mut self, code: &str, on_event: &mut dyn FnMut(Event)) -> CellResult {
+        let original = code;
         let (code, line) = with_sentinel(code);
         let before = self.variables();
-        let mut result = self.run_raw(&code, on_event);
-        if let Some(line) = line {
+        let mut result = self.run_marked(&code, line, on_event);
+        let errors_at: Vec<(usize, usize)> = self
+            .error_spans
+            .iter()
+            .map(|&(l, c)| if Some(l) == line { (l, c.saturating_sub(outcome::SENTINEL_WIDTH).max(1)) } else { (l, c) })
+            .collect();
+        if line.is_some() {
             let survived = self.ctx.variables_and_types().any(|(n, _)| n == SENTINEL_VAR);
             if let (Outcome::Ok, false) = (&result.outcome, survived) {
                 // Returned early through `?`: evcxr printed the error to stderr, which reaches us
@@ -130,19 +158,68 @@ impl Engine {
                     self.await_stderr(Duration::from_secs(3), on_event);
                 }
                 result.outcome = early_return(&self.last_stderr.lines);
-            }
-            if let Outcome::Error { traceback, evalue, .. } = &mut result.outcome {
-                for t in traceback.iter_mut().chain(std::iter::once(evalue)) {
-                    *t = unshift_columns(t, line);
-                }
+                // The error is the cell's `error` output; its copy on stderr is not sent.
+                let text: String = self.last_stderr.lines.iter().map(|l| format!("{l}\n")).collect();
+                self.stream.take_back_error(&text);
             }
         }
+        self.stream.finish(on_event);
         if let Outcome::Error { evalue, .. } = &result.outcome {
             if evalue.contains("subprocess terminated") || evalue.contains("Subprocess terminated") {
                 self.after_restart(&before, &mut result);
             }
         }
+        if fair::grading() {
+            match &result.outcome {
+                Outcome::Ok => self.succeeded.push(original.to_string()),
+                Outcome::Error { ename, .. } if ename == "CompileError" => self.repair(original, &errors_at),
+                Outcome::Error { .. } => {}
+            }
+        }
         result
+    }
+
+    /// While grading, after a cell that did not compile: defines what of it compiles (rule 1 of
+    /// [`fair`]), hidden. `errors_at` are the lines and columns the compile errors point at.
+    fn repair(&mut self, code: &str, errors_at: &[(usize, usize)]) {
+        let mut code = code.to_string();
+        let mut errors: Vec<usize> = errors_at.iter().filter_map(|&(l, c)| fair::offset(&code, l, c)).collect();
+        for _ in 0..3 {
+            let Some(fixed) = fair::repair(&code, &errors) else { return };
+            match self.run_raw(&fixed, &mut |_| {}).outcome {
+                Outcome::Ok => {
+                    log::info!("a cell that does not compile was repaired for grading");
+                    self.succeeded.push(fixed);
+                    return;
+                }
+                // It compiled, so its items are defined; a statement before the mistake panicked
+                // (as the Python cell would have raised there).
+                Outcome::Error { ename, evalue, .. } if ename != "CompileError" => {
+                    log::info!("a repaired cell stopped: {evalue}");
+                    return;
+                }
+                Outcome::Error { .. } => {}
+            }
+            errors = self.error_spans.iter().filter_map(|&(l, c)| fair::offset(&fixed, l, c)).collect();
+            code = fixed;
+        }
+        log::warn!("a cell that does not compile could not be repaired for grading");
+    }
+
+    /// Work left over from the last cell, done before the next one: while grading, after a
+    /// forced restart, the cells that had succeeded run again (rule 2 of [`fair`]). Call it
+    /// once the last cell's result is out, so that the client has its reply at once.
+    pub fn catch_up(&mut self) {
+        if !std::mem::take(&mut self.replay_pending) {
+            return;
+        }
+        let t = Instant::now();
+        for code in self.succeeded.clone() {
+            if let Outcome::Error { evalue, .. } = self.run_raw(&code, &mut |_| {}).outcome {
+                log::warn!("a cell run again after a restart failed: {evalue}");
+            }
+        }
+        log::info!("{} succeeded cells run again in {:.1}s", self.succeeded.len(), t.elapsed().as_secs_f64());
     }
 
     /// After evcxr restarted the process that runs cells: install dl-core's hooks again and say
@@ -153,14 +230,13 @@ impl Engine {
             self.run_hidden(&code);
         }
         let lost: Vec<&str> = before.iter().map(|(n, _)| n.as_str()).collect();
-        let msg = if lost.is_empty() {
-            "the code did not stop, so the process running the cells was restarted".to_string()
-        } else {
-            format!(
-                "the code did not stop, so the process running the cells was restarted; these variables were lost: {}",
-                lost.join(", ")
-            )
-        };
+        let mut msg = "the code did not stop, so the process running the cells was restarted".to_string();
+        if fair::grading() {
+            self.replay_pending = !self.succeeded.is_empty();
+            msg.push_str("; the cells that had succeeded run again before the next cell");
+        } else if !lost.is_empty() {
+            msg.push_str(&format!("; these variables were lost: {}", lost.join(", ")));
+        }
         result.outcome = Outcome::Error {
             ename: "KeyboardInterrupt".into(),
             evalue: msg.clone(),
@@ -173,7 +249,7 @@ impl Engine {
     fn await_stderr(&mut self, limit: Duration, on_event: &mut dyn FnMut(Event)) {
         let mut wait = limit;
         while let Ok(line) = self.outputs.stderr.recv_timeout(wait) {
-            on_event(Event::Stderr(format!("{line}\n")));
+            self.stream.push(Event::Stderr(format!("{line}\n")), on_event);
             self.last_stderr.push(line);
             wait = Duration::from_millis(50);
         }
@@ -194,11 +270,17 @@ impl Engine {
     }
 
     fn run_raw(&mut self, code: &str, on_event: &mut dyn FnMut(Event)) -> CellResult {
+        self.run_marked(code, None, on_event)
+    }
+
+    /// Runs `code`, in which the engine put the sentinel on line `sentinel` (if any).
+    fn run_marked(&mut self, code: &str, sentinel: Option<usize>, on_event: &mut dyn FnMut(Event)) -> CellResult {
         self.busy.store(true, Ordering::SeqCst);
         let mut panic: Option<(String, String)> = None;
         let mut stderr_tail = StderrBurst::default();
         let (done_tx, done_rx) = crossbeam_channel::bounded(1);
-        let Engine { ctx, outputs, fence, .. } = self;
+        self.stream = StreamBatcher::new(OutputLimit::from_env());
+        let Engine { ctx, outputs, fence, stream, .. } = self;
         let result = std::thread::scope(|scope| {
             let worker = scope.spawn(move || {
                 let r = ctx.execute(code);
@@ -206,43 +288,55 @@ impl Engine {
                 let _ = done_tx.send(ctx.process_handle().lock().map(|c| c.id()).ok());
                 r
             });
-            // Returns true for this cell's fence (a late fence of an earlier cell is dropped).
-            let mut handle = |line: Result<String, crossbeam_channel::RecvError>, is_err: bool| -> bool {
-                let Ok(mut line) = line else { return false };
+            // One line from the cell process: its event, if it has one, and whether it is this
+            // cell's fence (a late fence of an earlier cell is dropped).
+            let mut read = |line: Result<String, crossbeam_channel::RecvError>,
+                            is_err: bool|
+             -> (Option<Event>, bool) {
+                let Ok(mut line) = line else { return (None, false) };
                 let mut current = false;
                 if let Some((front, this_cell)) = is_err.then(|| fence.strip(&line)).flatten() {
                     current = this_cell;
                     if front.is_empty() {
-                        return current;
+                        return (None, current);
                     }
                     line = front.to_string();
                 }
-                if is_err {
+                let event = if is_err {
                     stderr_tail.push(line.clone());
-                    on_event(Event::Stderr(format!("{line}\n")));
-                } else if let Some(msg) = CellMessage::parse_line(&line) {
-                    match msg {
-                        Ok(CellMessage::Panic { message, location }) => panic = Some((message, location)),
-                        Ok(CellMessage::Display { id, data }) => on_event(Event::Display { id, data, update: false }),
-                        Ok(CellMessage::Update { id, data }) => {
-                            on_event(Event::Display { id: Some(id), data, update: true })
+                    Some(Event::Stderr(format!("{line}\n")))
+                } else {
+                    match CellMessage::parse_line(&line) {
+                        None => Some(Event::Stdout(format!("{line}\n"))),
+                        Some(Ok(CellMessage::Panic { message, location })) => {
+                            panic = Some((message, location));
+                            None
                         }
-                        Ok(CellMessage::Clear { wait }) => on_event(Event::Clear { wait }),
-                        Err(e) => {
+                        Some(Ok(CellMessage::Display { id, data })) => Some(Event::Display { id, data, update: false }),
+                        Some(Ok(CellMessage::Update { id, data })) => {
+                            Some(Event::Display { id: Some(id), data, update: true })
+                        }
+                        Some(Ok(CellMessage::Clear { wait })) => Some(Event::Clear { wait }),
+                        Some(Err(e)) => {
                             log::warn!("a cell message that does not parse ({e}): shown as text");
-                            on_event(Event::Stdout(format!("{line}\n")));
+                            Some(Event::Stdout(format!("{line}\n")))
                         }
                     }
-                } else {
-                    on_event(Event::Stdout(format!("{line}\n")));
-                }
-                current
+                };
+                (event, current)
             };
+            let idle = Duration::from_secs(1);
             let pid = loop {
-                crossbeam_channel::select! {
-                    recv(outputs.stdout) -> l => { handle(l, false); }
-                    recv(outputs.stderr) -> l => { handle(l, true); }
+                let tick = stream.next_due(Instant::now()).unwrap_or(idle);
+                let (event, _) = crossbeam_channel::select! {
+                    recv(outputs.stdout) -> l => read(l, false),
+                    recv(outputs.stderr) -> l => read(l, true),
                     recv(done_rx) -> pid => break pid.ok().flatten(),
+                    default(tick) => (None, false),
+                };
+                match event {
+                    Some(e) => stream.push(e, on_event),
+                    None => stream.flush_due(Instant::now(), on_event),
                 }
             };
             // evcxr has delivered all of stdout; stderr comes through another thread: wait for
@@ -251,10 +345,14 @@ impl Engine {
             let wait = Duration::from_millis(if fenced { 2000 } else { 30 });
             let mut complete = false;
             while !complete {
-                crossbeam_channel::select! {
-                    recv(outputs.stdout) -> l => { handle(l, false); }
-                    recv(outputs.stderr) -> l => complete = handle(l, true),
+                let (event, fence_seen) = crossbeam_channel::select! {
+                    recv(outputs.stdout) -> l => read(l, false),
+                    recv(outputs.stderr) -> l => read(l, true),
                     default(wait) => break,
+                };
+                complete = fence_seen;
+                if let Some(e) = event {
+                    stream.push(e, on_event);
                 }
             }
             stderr_tail.complete = complete;
@@ -268,7 +366,12 @@ impl Engine {
             log::info!("cell phases: {}", phases.join(", "));
         }
         self.last_stderr = stderr_tail;
-        classify(result, panic)
+        self.error_spans = outcome::error_spans(&result);
+        let site = panic.as_ref().and_then(|(_, at)| {
+            let generated = std::fs::read_to_string(self._workdir.path().join("src/lib.rs")).ok()?;
+            panic_site::locate(at, &generated, code)
+        });
+        classify(result, panic.map(|(message, at)| (message, at, site)), sentinel)
     }
 
     /// Completions at `cursor` (a byte offset): the candidates and the byte range they replace.

@@ -7,10 +7,14 @@
 //!   when that variable is missing afterwards, the cell ended early. Columns on that line are
 //!   shifted back in error messages, so users never see it.
 
+use super::diagnostic::{self, BLUE, RED, RESET};
+use super::panic_site::PanicSite;
 use dl_core::kernel_protocol::MimeBundle;
 use std::time::{Duration, Instant};
 
 const SENTINEL: &str = "let __dl_ok: u8 = 0; ";
+/// How many columns the sentinel shifts its line by.
+pub(super) const SENTINEL_WIDTH: usize = SENTINEL.len();
 /// The variable whose absence after a cell says that the cell ended early.
 pub(crate) const SENTINEL_VAR: &str = "__dl_ok";
 
@@ -82,30 +86,23 @@ pub(super) fn with_sentinel(code: &str) -> (String, Option<usize>) {
     (out, placed)
 }
 
-/// Removes the sentinel's width from `line:col` positions on its line, and the sentinel's text
-/// from quoted source, in a rendered message.
-pub(super) fn unshift_columns(text: &str, line: usize) -> String {
-    let w = SENTINEL.len();
-    let text = text.replace(SENTINEL, "");
-    let key = format!("cell:{line}:");
-    let mut out = String::new();
-    let mut rest = text.as_str();
-    while let Some(i) = rest.find(&key) {
-        out.push_str(&rest[..i + key.len()]);
-        rest = &rest[i + key.len()..];
-        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-        if let Ok(col) = digits.parse::<usize>() {
-            out.push_str(&col.saturating_sub(w).max(1).to_string());
-            rest = &rest[digits.len()..];
-        }
-    }
-    out.push_str(rest);
-    out
+/// Where the errors of a failed compile point: the line and column of each error's primary span
+/// in the compiled code (warnings left out).
+pub(super) fn error_spans(result: &Result<evcxr::EvalOutputs, evcxr::Error>) -> Vec<(usize, usize)> {
+    let Err(evcxr::Error::CompilationErrors(errors)) = result else { return Vec::new() };
+    errors
+        .iter()
+        .filter(|e| e.level() == "error")
+        .filter_map(|e| e.primary_spanned_message()?.span.as_ref().map(|s| (s.start_line, s.start_column)))
+        .collect()
 }
 
+/// The outcome and value of a cell from what evcxr returned, the panic dl-core reported, and the
+/// line the sentinel was put on (see [`with_sentinel`]).
 pub(super) fn classify(
     result: Result<evcxr::EvalOutputs, evcxr::Error>,
-    panic: Option<(String, String)>,
+    panic: Option<(String, String, Option<PanicSite>)>,
+    sentinel: Option<usize>,
 ) -> CellResult {
     let error = |ename: &str, evalue: String, traceback: Vec<String>| Outcome::Error {
         ename: ename.to_string(),
@@ -116,25 +113,32 @@ pub(super) fn classify(
         Ok(out) => {
             let value: MimeBundle = out.content_by_mime_type.into_iter().collect();
             let outcome = match panic {
-                Some((msg, loc)) => {
+                Some((msg, loc, site)) => {
                     let ename = if msg.starts_with("KeyboardInterrupt") { "KeyboardInterrupt" } else { "panic" };
                     let evalue = msg.strip_prefix("KeyboardInterrupt: ").unwrap_or(&msg).to_string();
-                    // `src/lib.rs` is the crate evcxr generates from the cell: no use to the reader.
-                    let at = if loc.starts_with("src/lib.rs") { "the cell".to_string() } else { loc };
-                    error(ename, evalue, vec![format!("thread 'main' panicked in {at}:"), msg])
+                    error(ename, evalue.clone(), panic_traceback(ename, &evalue, &loc, site, sentinel))
                 }
                 None => Outcome::Ok,
             };
             CellResult { outcome, value }
         }
-        Err(evcxr::Error::CompilationErrors(errors)) => {
+        Err(evcxr::Error::CompilationErrors(all)) => {
+            let inserted = sentinel.map(|line| diagnostic::Inserted { line, text: SENTINEL });
+            let errors = diagnostic::errors(&all);
+            let (evalue, shown): (String, Vec<&evcxr::CompilationError>) = match errors.first() {
+                Some(first) if errors.len() > 1 => {
+                    (format!("{} (and {} more errors)", first.message(), errors.len() - 1), errors.clone())
+                }
+                Some(first) => (first.message(), errors.clone()),
+                None => (diagnostic::warnings_only_reason(&all), all.iter().collect()),
+            };
             let mut traceback = Vec::new();
-            for e in &errors {
-                traceback.extend(render_compile_error(e));
+            if errors.is_empty() {
+                traceback.push(format!("CompileError: {evalue}"));
             }
-            let first = errors.first().map(|e| e.message()).unwrap_or_else(|| "compilation failed".into());
-            let evalue =
-                if errors.len() > 1 { format!("{first} (and {} more errors)", errors.len() - 1) } else { first };
+            for e in shown {
+                traceback.extend(diagnostic::render(e, inserted));
+            }
             CellResult { outcome: error("CompileError", evalue, traceback), value: MimeBundle::new() }
         }
         Err(e) => {
@@ -147,6 +151,39 @@ pub(super) fn classify(
     }
 }
 
+/// A panic's traceback: the message, then where it happened in the cell (the line, a caret
+/// under the column), or the line of an earlier cell's function, or the place in a library.
+fn panic_traceback(
+    ename: &str,
+    evalue: &str,
+    at: &str,
+    site: Option<PanicSite>,
+    sentinel: Option<usize>,
+) -> Vec<String> {
+    let mut out = vec![format!("{RED}{ename}{RESET}: {evalue}")];
+    match site {
+        Some(PanicSite::Cell { line, mut column, mut text }) => {
+            if Some(line) == sentinel && text.contains(SENTINEL) {
+                text = text.replacen(SENTINEL, "", 1);
+                column = column.saturating_sub(SENTINEL_WIDTH).max(1);
+            }
+            let width = line.to_string().len();
+            let pad = " ".repeat(width);
+            out.push(format!("{pad}{BLUE}-->{RESET} cell:{line}:{column}"));
+            out.push(format!("{pad} {BLUE}|{RESET}"));
+            out.push(format!("{BLUE}{line} |{RESET} {text}"));
+            out.push(format!("{pad} {BLUE}|{RESET} {}{RED}^{RESET}", " ".repeat(column - 1)));
+        }
+        Some(PanicSite::EarlierCell { text }) => {
+            out.push(format!("  {BLUE}-->{RESET} in a function of an earlier cell: {text}"))
+        }
+        // `src/lib.rs` is the crate evcxr generates from the cell: no use to the reader.
+        None if at.starts_with("src/lib.rs") || at.is_empty() => {}
+        None => out.push(format!("  {BLUE}-->{RESET} {at}")),
+    }
+    out
+}
+
 /// The outcome of a cell that returned early through `?`: the error evcxr printed.
 pub(crate) fn early_return(stderr_tail: &[String]) -> Outcome {
     let text = stderr_tail.join("\n");
@@ -157,49 +194,6 @@ pub(crate) fn early_return(stderr_tail: &[String]) -> Outcome {
         }
     };
     Outcome::Error { ename: ename.into(), evalue, traceback: stderr_tail.to_vec() }
-}
-
-/// A compile error as rustc shows it: `error[E0425]: ...`, ` --> cell:2:5`, the source line and
-/// a caret under the span, then help notes.
-fn render_compile_error(e: &evcxr::CompilationError) -> Vec<String> {
-    let mut out = vec![match e.code() {
-        Some(code) => format!("error[{code}]: {}", e.message()),
-        None => format!("error: {}", e.message()),
-    }];
-    if !e.is_from_user_code() {
-        out.extend(e.rendered().lines().map(str::to_string));
-        return out;
-    }
-    for m in e.spanned_messages() {
-        let Some(span) = &m.span else {
-            if !m.label.is_empty() {
-                out.push(format!("  = note: {}", m.label));
-            }
-            continue;
-        };
-        let num = span.start_line.to_string();
-        let pad = " ".repeat(num.len());
-        out.push(format!("{pad}--> cell:{}:{}", span.start_line, span.start_column));
-        out.push(format!("{pad} |"));
-        if let Some(src) = m.lines.first() {
-            out.push(format!("{num} | {src}"));
-            let width = if span.end_line == span.start_line {
-                span.end_column.saturating_sub(span.start_column).max(1)
-            } else {
-                1
-            };
-            out.push(format!(
-                "{pad} | {}{} {}",
-                " ".repeat(span.start_column.saturating_sub(1)),
-                "^".repeat(width),
-                m.label
-            ));
-        }
-    }
-    for h in e.help() {
-        out.push(format!("  = help: {h}"));
-    }
-    out
 }
 
 #[cfg(test)]

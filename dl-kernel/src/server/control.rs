@@ -34,8 +34,13 @@ pub fn handle(k: &Shared, frames: Vec<Bytes>) -> ControlReply {
     let _ = k.iopub.send(status(&msg, "busy"));
     let (reply, exit) = match &msg.content {
         Msg::InterruptRequest(_) => {
-            if let Some(i) = k.interrupter.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
-                i.interrupt();
+            // A cell still waiting for the engine (warming up, building dl-core) is cancelled at
+            // once; a running one is interrupted.
+            let queued = k.queued.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            if !queued.is_some_and(|q| q.cancel()) {
+                if let Some(i) = k.interrupter.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+                    i.interrupt();
+                }
             }
             (Some(Outgoing::reply(&msg, "interrupt_reply", json!({"status": "ok"}))), false)
         }

@@ -1,7 +1,8 @@
 //! Output that is not a cell's own: the engine's start-up progress (building dl-core) and
 //! whatever evcxr and cargo print on the kernel's stderr while a cell compiles. It belongs under
 //! the execute request being served; start-up progress that comes while none is, waits for the
-//! next one.
+//! next one. While grading it goes to the log only: nbgrader scores any stderr output in a test
+//! cell as a failure (see `engine::fair`).
 
 use crate::protocol::wire::Outgoing;
 use jupyter_protocol::Header;
@@ -32,6 +33,10 @@ impl CurrentCell {
     }
 
     fn stderr(&self, parent: &Header, text: String) {
+        if crate::engine::fair::grading() {
+            log::info!("(not shown while grading) {}", text.trim_end());
+            return;
+        }
         let _ = self.iopub.send(Outgoing::child(Some(parent), "stream", json!({"name": "stderr", "text": text})));
     }
 

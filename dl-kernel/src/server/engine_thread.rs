@@ -27,12 +27,44 @@ pub type EngineState = Arc<AtomicU8>;
 /// Completions: the candidates and the byte range of the code they replace.
 pub type Completions = (Vec<String>, usize, usize);
 
+/// An execute request handed to the engine thread: waiting behind the engine's start or an
+/// earlier job, running, or cancelled by an interrupt before it ran.
+#[derive(Default)]
+pub struct QueuedCell {
+    state: AtomicU8,
+    /// Wakes the request's handler when the cell is cancelled.
+    pub cancelled: tokio::sync::Notify,
+}
+
+impl QueuedCell {
+    const WAITING: u8 = 0;
+    const RUNNING: u8 = 1;
+    const CANCELLED: u8 = 2;
+
+    /// The engine takes the cell: false if it was cancelled first.
+    fn start(&self) -> bool {
+        self.state.compare_exchange(Self::WAITING, Self::RUNNING, Ordering::SeqCst, Ordering::SeqCst).is_ok()
+    }
+
+    /// An interrupt before the cell started: cancels it and wakes its handler. False once the
+    /// cell runs (the interrupt is then the running cell's).
+    pub fn cancel(&self) -> bool {
+        let cancelled =
+            self.state.compare_exchange(Self::WAITING, Self::CANCELLED, Ordering::SeqCst, Ordering::SeqCst).is_ok();
+        if cancelled {
+            self.cancelled.notify_one();
+        }
+        cancelled
+    }
+}
+
 /// Work for the engine thread.
 pub enum Job {
     Execute {
         code: String,
         silent: bool,
         parent: Header,
+        queued: Arc<QueuedCell>,
         done: oneshot::Sender<CellResult>,
     },
     Complete {
@@ -77,7 +109,10 @@ pub fn spawn(
         state.store(if engine.is_some() { WARM } else { FAILED }, Ordering::SeqCst);
         while let Ok(job) = jobs.recv() {
             match job {
-                Job::Execute { code, silent, parent, done } => {
+                Job::Execute { code, silent, parent, queued, done } => {
+                    if !queued.start() {
+                        continue;
+                    }
                     let Some(engine) = engine.as_mut() else {
                         let _ = done.send(CellResult {
                             outcome: Outcome::Error {
@@ -95,6 +130,7 @@ pub fn spawn(
                         }
                     });
                     let _ = done.send(r);
+                    engine.catch_up();
                 }
                 Job::Complete { code, cursor, done } => {
                     let _ =

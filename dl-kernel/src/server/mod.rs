@@ -24,7 +24,7 @@ use crate::protocol::history::History;
 use crate::protocol::wire::{self, Outgoing, Signer};
 use anyhow::{Context, Result};
 use current_cell::CurrentCell;
-use engine_thread::{EngineState, Job, SharedInterrupter, FAILED, WARM, WARMING};
+use engine_thread::{EngineState, Job, QueuedCell, SharedInterrupter, FAILED, WARM, WARMING};
 use jupyter_protocol::ConnectionInfo;
 use serde_json::json;
 use sockets::{bind, exit_after_shutdown, send_all};
@@ -40,6 +40,8 @@ pub struct Shared {
     signer: Signer,
     iopub: mpsc::UnboundedSender<Outgoing>,
     interrupter: SharedInterrupter,
+    /// The execute request handed to the engine thread, until it ends.
+    queued: Mutex<Option<Arc<QueuedCell>>>,
 }
 
 /// A kernel before it has its sockets: the engine warming on its own thread, and the channels
@@ -72,6 +74,7 @@ impl Prepared {
             // Start-up messages of a spare that warmed unseen would only puzzle the first cell.
             self.current.forget_pending();
         }
+        crate::engine::fair::set_grading(crate::engine::fair::requested_by(|k| a.env.get(k).cloned()));
         let code = crate::spare::adoption_cell(a, &crate::spare::own_per_kernel_env());
         let _ = self.jobs.send(Job::Adopt { code });
     }
@@ -162,7 +165,7 @@ async fn run(p: Prepared, info: ConnectionInfo) -> Result<()> {
         });
     }
 
-    let shared = Arc::new(Shared { session, signer, iopub, interrupter });
+    let shared = Arc::new(Shared { session, signer, iopub, interrupter, queued: Mutex::new(None) });
     let mut kernel =
         shell::Kernel { shared: shared.clone(), jobs, current, execution_count: 0, history: History::default() };
 

@@ -3,7 +3,7 @@
 
 use super::control::leaving;
 use super::current_cell::CurrentCell;
-use super::engine_thread::Job;
+use super::engine_thread::{Job, QueuedCell};
 use super::sockets::{exit_after_shutdown, send_all, status};
 use super::Shared;
 use crate::engine::events::bundle_json;
@@ -192,8 +192,16 @@ async fn execute(
     // Start-up progress (building dl-core) shows under the first cell that waits for it.
     k.current.begin(&msg.header);
     let (tx, rx) = oneshot::channel();
-    let _ = k.jobs.send(Job::Execute { code: code.to_string(), silent, parent: msg.header.clone(), done: tx });
-    let result = rx.await.ok();
+    let queued = Arc::new(QueuedCell::default());
+    *k.shared.queued.lock().unwrap_or_else(|e| e.into_inner()) = Some(queued.clone());
+    let job =
+        Job::Execute { code: code.to_string(), silent, parent: msg.header.clone(), queued: queued.clone(), done: tx };
+    let _ = k.jobs.send(job);
+    let result = tokio::select! {
+        r = rx => r.ok(),
+        _ = queued.cancelled.notified() => Some(cancelled_before_it_ran()),
+    };
+    *k.shared.queued.lock().unwrap_or_else(|e| e.into_inner()) = None;
     k.current.end();
     if store {
         k.history.push(count as usize, code);
@@ -230,5 +238,19 @@ async fn execute(
             let content = json!({"status": "error", "execution_count": count, "ename": ename, "evalue": evalue, "traceback": traceback});
             (Outgoing::reply(msg, "execute_reply", content), true)
         }
+    }
+}
+
+/// The result of a cell interrupted before the engine took it (still loading dl-core, or busy
+/// with the previous cell's catching up).
+fn cancelled_before_it_ran() -> CellResult {
+    let evalue = "interrupted before the cell ran (the kernel was still loading dl-core, or running again the cells before a restart); nothing of it ran";
+    CellResult {
+        outcome: Outcome::Error {
+            ename: "KeyboardInterrupt".into(),
+            evalue: evalue.into(),
+            traceback: vec![format!("KeyboardInterrupt: {evalue}")],
+        },
+        value: MimeBundle::new(),
     }
 }

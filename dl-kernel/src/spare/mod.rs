@@ -54,9 +54,12 @@ pub fn enabled() -> bool {
     std::env::var_os("DL_KERNEL_SPARE").is_none_or(|v| v != "0")
 }
 
-/// Variables that differ from one kernel to the next of the same Jupyter server (or client).
+/// Variables that differ from one kernel to the next of the same Jupyter server (or client), or
+/// that say how one kernel is used (nbgrader's, grading): a spare serves any of them.
 pub fn per_kernel(name: &str) -> bool {
-    name.starts_with("JPY_") || matches!(name, "PWD" | "OLDPWD" | "SHLVL" | "_")
+    name.starts_with("JPY_")
+        || name.starts_with("NBGRADER_")
+        || matches!(name, "PWD" | "OLDPWD" | "SHLVL" | "_" | "DL_KERNEL_GRADING")
 }
 
 fn dir() -> PathBuf {
@@ -245,8 +248,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_jupyters_per_kernel_variables_are_left_out_of_the_name() {
+    fn per_kernel_variables_are_left_out_of_the_name() {
         assert!(per_kernel("JPY_SESSION_NAME") && per_kernel("JPY_PARENT_PID") && per_kernel("PWD"));
+        assert!(per_kernel("NBGRADER_EXECUTION") && per_kernel("DL_KERNEL_GRADING"));
         assert!(!per_kernel("PATH") && !per_kernel("KERAS_HOME") && !per_kernel("CARGO_HOME"));
     }
 }
