@@ -108,7 +108,9 @@ def course(root, source_nb, config):
 
 
 def submissions(root, kinds, students, nbgrader):
-    subprocess.run(nbgrader + ["generate_assignment", "ps1"], cwd=root, check=True, capture_output=True)
+    # nbgrader runs `alembic` from its environment's bin directory.
+    env = dict(os.environ, PATH=str(Path(nbgrader[0]).parent) + os.pathsep + os.environ["PATH"])
+    subprocess.run(nbgrader + ["generate_assignment", "ps1"], cwd=root, env=env, check=True, capture_output=True)
     src = nbformat.read(root / "source/ps1/grading.ipynb", 4)
     rel = nbformat.read(root / "release/ps1/grading.ipynb", 4)
     sol = {c.metadata.nbgrader["grade_id"]: c.source for c in src.cells if c.metadata.get("nbgrader", {}).get("solution")}

@@ -12,6 +12,10 @@ kernel starts:
             (dl-core's Sequential; ndarray for evcxr; numpy for IPython)
   trivial   `let yN = 7;` and then `yN * 2` (`yN = 7`, `yN * 2` in IPython), each its own cell,
             8 such pairs per kernel (medians over all pairs of all runs)
+  flood     a cell printing 300 000 lines (`for i in 0..300000 { println!("line {i}"); }`): its
+            seconds and how many stream messages the client got (last run)
+  rss       the kernel's resident memory after its first cell, with the processes it started
+            (the process running cells; for dl-rust a warm spare is counted apart)
 Run it on an idle machine: a parallel build makes every number meaningless.
 """
 import argparse
@@ -23,6 +27,11 @@ import time
 
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import start_new_kernel
+
+FLOOD = {
+    "python3": 'for i in range(300000): print(f"line {i}")',
+}
+FLOOD_RUST = 'for i in 0..300000 { println!("line {i}"); }'
 
 FIRST = {
     "dl-rust": (
@@ -49,6 +58,7 @@ def one_run(name, env=None):
     r = kc.execute_interactive(FIRST[name], timeout=600, output_hook=lambda m: None)
     first = time.time() - t0
     assert r["content"]["status"] == "ok", r["content"]
+    rss = tree_rss(km.provisioner.process.pid) if km.provisioner and getattr(km.provisioner, "process", None) else None
     trivial = ([], [])
     for i in range(TRIVIAL_PAIRS):
         for kind, code in enumerate(trivial_pair(name, i)):
@@ -56,9 +66,33 @@ def one_run(name, env=None):
             r = kc.execute_interactive(code, timeout=600, output_hook=lambda m: None)
             trivial[kind].append(time.time() - t)
             assert r["content"]["status"] == "ok", r["content"]
+    messages = []
+    t = time.time()
+    r = kc.execute_interactive(FLOOD.get(name, FLOOD_RUST), timeout=600,
+                               output_hook=lambda m: messages.append(m) if m["msg_type"] == "stream" else None)
+    flood = (time.time() - t, len(messages))
+    assert r["content"]["status"] == "ok", r["content"]
     kc.stop_channels()
     km.shutdown_kernel(now=True)
-    return ready, first, trivial
+    return ready, first, trivial, flood, rss
+
+
+def tree_rss(pid):
+    """Resident memory of `pid` and its descendants, in MB (from /proc)."""
+    def children(p):
+        try:
+            return [int(c) for c in open(f"/proc/{p}/task/{p}/children").read().split()]
+        except OSError:
+            return []
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            total += int(next(l for l in open(f"/proc/{p}/status") if l.startswith("VmRSS:")).split()[1])
+        except (OSError, StopIteration):
+            pass
+        todo.extend(children(p))
+    return total / 1024
 
 
 def main():
@@ -66,7 +100,8 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
     installed = KernelSpecManager().find_kernel_specs()
-    print(f"{'kernel':<14} {'ready':>8} {'first':>8} {'trivial (let)':>14} {'trivial (expr)':>15}")
+    print(f"{'kernel':<14} {'ready':>8} {'first':>8} {'trivial (let)':>14} {'trivial (expr)':>15} "
+          f"{'flood':>8} {'messages':>9} {'rss MB':>7}")
     dl_kernel = os.environ.get("DL_KERNEL_BIN") or shutil.which("dl-kernel")
     if dl_kernel:
         subprocess.run([dl_kernel, "spare", "--stop"], capture_output=True)
@@ -88,8 +123,17 @@ def main():
         if mode == "spare":
             subprocess.run([dl_kernel, "spare", "--stop"], check=True, capture_output=True)
         med = lambda xs: statistics.median(xs)
+        # With a spare, the process Jupyter started is a stand-in and the kernel is not its child.
+        rss = None if mode == "spare" else runs[-1][4]
+        shown_rss = "-" if rss is None else str(round(rss))
         print(f"{label:<14} {med([r[0] for r in runs]):>7.2f}s {med([r[1] for r in runs]):>7.2f}s "
-              f"{med([t for r in runs for t in r[2][0]]):>13.2f}s {med([t for r in runs for t in r[2][1]]):>14.2f}s")
+              f"{med([t for r in runs for t in r[2][0]]):>13.2f}s {med([t for r in runs for t in r[2][1]]):>14.2f}s "
+              f"{med([r[3][0] for r in runs]):>7.2f}s {runs[-1][3][1]:>9} {shown_rss:>7}")
+        if mode == "cold" and dl_kernel:
+            subprocess.run([dl_kernel, "spare", "--wait"], check=True, capture_output=True)
+            spare = [int(p) for p in os.popen("pgrep -f 'dl-kernel kernel --spare'").read().split()]
+            print(f"{'(a waiting spare)':<14} {'':>60} {round(sum(tree_rss(p) for p in spare)):>7}")
+            subprocess.run([dl_kernel, "spare", "--stop"], capture_output=True)
 
 
 if __name__ == "__main__":

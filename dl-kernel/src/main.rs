@@ -62,15 +62,16 @@ fn main() {
         std::process::exit(code);
     }
     // Before anything else of the kernel's: the same binary also runs the user's code and wraps
-    // rustc for evcxr.
+    // rustc for evcxr. The process that runs cells gets its memory limit first.
+    engine::memory::apply_cell_limit();
     evcxr::runtime_hook();
     spare::record_original_env();
     kernel_log::init();
     match run(args) {
-        Ok(code) => std::process::exit(code),
+        Ok(code) => engine::cleanup::exit(code),
         Err(e) => {
             eprintln!("dl-kernel: {e:#}");
-            std::process::exit(2);
+            engine::cleanup::exit(2);
         }
     }
 }
@@ -160,6 +161,9 @@ fn run(args: Vec<String>) -> Result<i32> {
         "kernel" => {
             let file = flag("--connection-file").or_else(|| rest.iter().find(|a| !a.starts_with("--")).cloned());
             let Some(file) = file else { bail!("kernel needs --connection-file FILE") };
+            // Jupyter's server may die without shutting its kernels down (a crashed container):
+            // the stand-in, or the kernel itself, leaves with it.
+            engine::cleanup::exit_with_parent();
             if let Some(kernel) = spare::hand_over(std::path::Path::new(&file)) {
                 return Ok(spare::stand_in(kernel));
             }

@@ -29,6 +29,9 @@ pub fn start(workdir: &Path, session: Option<&Path>) -> Result<(CommandContext, 
     let mut cells = std::process::Command::new(&exe);
     if let Some(session) = session {
         cells.env(SESSION_DIR_ENV, session);
+        if let Some(bytes) = super::memory::cell_limit() {
+            cells.env(super::memory::CELL_LIMIT_ENV, bytes.to_string());
+        }
         std::env::set_var(DOWNLOAD_HELPER_ENV, &exe);
         rustc_wrapper::install_for_cells(workdir);
         absolute_data_dirs();

@@ -15,6 +15,8 @@ pub struct Interrupter {
     pub(super) session: PathBuf,
     pub(super) busy: Arc<AtomicBool>,
     pub(super) generation: Arc<AtomicU64>,
+    /// Set when the process had to be killed (the engine then reports an interrupt).
+    pub(super) killed: Arc<AtomicBool>,
     pub(super) grace: Duration,
 }
 
@@ -41,6 +43,7 @@ impl Interrupter {
             }
             if me.busy.load(Ordering::SeqCst) && me.generation.load(Ordering::SeqCst) == gen {
                 if let Ok(mut c) = me.child.lock() {
+                    me.killed.store(true, Ordering::SeqCst);
                     let _ = c.kill();
                 }
             }

@@ -17,14 +17,20 @@
 //!   panic_site.rs     where in the cell a panic happened
 //!   fair.rs           grading rules: a cell that does not compile keeps what does, replays
 //!   interrupt.rs      stopping a running cell from another thread
+//!   death.rs          why the process running cells died, named for what it was
+//!   memory.rs         the machine's and container's memory, the cells' memory limit
+//!   cleanup.rs        what a kernel removes when it exits (its folder, the cell process)
 //!   events.rs         what a running cell produces
 //! ```
 
+pub mod cleanup;
 pub mod context;
+pub mod death;
 pub mod diagnostic;
 pub mod events;
 pub mod fair;
 pub mod interrupt;
+pub mod memory;
 pub mod outcome;
 pub mod panic_site;
 pub mod prebuilt;
@@ -39,6 +45,7 @@ pub use interrupt::Interrupter;
 pub use outcome::{CellResult, Outcome};
 
 use anyhow::Result;
+use death::Death;
 use dl_core::kernel_protocol::CellMessage;
 use evcxr::{CommandContext, EvalContextOutputs};
 use outcome::{classify, early_return, with_sentinel, StderrBurst, SENTINEL_VAR};
@@ -54,6 +61,8 @@ pub struct Engine {
     outputs: EvalContextOutputs,
     busy: Arc<AtomicBool>,
     generation: Arc<AtomicU64>,
+    /// Set by the interrupter when it had to kill the process running cells.
+    killed: Arc<AtomicBool>,
     /// The cell's last burst of stderr lines (the error a `?` returned).
     last_stderr: StderrBurst,
     /// Marks the end of what the cell process wrote to stderr.
@@ -87,6 +96,7 @@ impl Engine {
         let workdir = prebuilt::workdir(progress)?;
         log::info!("work directory ready in {:.2}s", t0.elapsed().as_secs_f64());
         let (ctx, outputs) = context::start(workdir.path(), Some(&workdir.session()))?;
+        cleanup::kill_at_exit(ctx.process_handle());
         log::info!("evcxr started after {:.2}s", t0.elapsed().as_secs_f64());
         // evcxr's start-up cell ran without dependencies, so cargo pruned the lock file; put the
         // template's back, or the preload would resolve every dependency again (network).
@@ -96,6 +106,7 @@ impl Engine {
             outputs,
             busy: Arc::new(AtomicBool::new(false)),
             generation: Arc::new(AtomicU64::new(0)),
+            killed: Arc::new(AtomicBool::new(false)),
             last_stderr: StderrBurst::default(),
             fence: Fence::new(),
             stream: StreamBatcher::new(OutputLimit(None)),
@@ -121,6 +132,7 @@ impl Engine {
             session: self._workdir.session(),
             busy: self.busy.clone(),
             generation: self.generation.clone(),
+            killed: self.killed.clone(),
             grace,
         }
     }
@@ -140,6 +152,7 @@ impl Engine {
     /// Runs a cell, calling `on_event` for its output as it happens.
     pub fn execute(&mut self, code: &str, on_event: &mut dyn FnMut(Event)) -> CellResult {
         let original = code;
+        let oom_kills_before = memory::oom_kills();
         let (code, line) = with_sentinel(code);
         let before = self.variables();
         let mut result = self.run_marked(&code, line, on_event);
@@ -163,11 +176,17 @@ impl Engine {
                 self.stream.take_back_error(&text);
             }
         }
-        self.stream.finish(on_event);
-        if let Outcome::Error { evalue, .. } = &result.outcome {
-            if evalue.contains("subprocess terminated") || evalue.contains("Subprocess terminated") {
-                self.after_restart(&before, &mut result);
+        let death = match &result.outcome {
+            Outcome::Error { evalue, .. } if evalue.contains("ubprocess terminated") => {
+                let oom = memory::oom_kills().zip(oom_kills_before).is_some_and(|(now, then)| now > then);
+                let interrupted = self.killed.swap(false, Ordering::SeqCst);
+                Some(Death::read(evalue, &self.last_stderr.lines, interrupted, oom))
             }
+            _ => None,
+        };
+        self.stream.finish(on_event);
+        if let Some(death) = death {
+            self.after_restart(&before, &mut result, death);
         }
         if fair::grading() {
             match &result.outcome {
@@ -223,24 +242,28 @@ impl Engine {
     }
 
     /// After evcxr restarted the process that runs cells: install dl-core's hooks again and say
-    /// which variables were lost.
-    fn after_restart(&mut self, before: &[(String, String)], result: &mut CellResult) {
+    /// what killed it, and which variables were lost (or, while grading, that the cells that had
+    /// succeeded run again).
+    fn after_restart(&mut self, before: &[(String, String)], result: &mut CellResult, death: Death) {
         let _ = self.run_raw("dl_core::display::kernel_init();", &mut |_| {});
         if let Some(code) = self.adoption.clone() {
             self.run_hidden(&code);
         }
         let lost: Vec<&str> = before.iter().map(|(n, _)| n.as_str()).collect();
-        let mut msg = "the code did not stop, so the process running the cells was restarted".to_string();
+        let mut msg = death.describe(&memory::now());
         if fair::grading() {
             self.replay_pending = !self.succeeded.is_empty();
             msg.push_str("; the cells that had succeeded run again before the next cell");
         } else if !lost.is_empty() {
-            msg.push_str(&format!("; these variables were lost: {}", lost.join(", ")));
+            msg.push_str(&format!("; the process was restarted, and these variables were lost: {}", lost.join(", ")));
+        } else {
+            msg.push_str("; the process was restarted");
         }
+        let ename = death.ename();
         result.outcome = Outcome::Error {
-            ename: "KeyboardInterrupt".into(),
+            ename: ename.into(),
             evalue: msg.clone(),
-            traceback: vec![format!("KeyboardInterrupt: {msg}")],
+            traceback: vec![format!("{}{ename}{}: {msg}", diagnostic::RED, diagnostic::RESET)],
         };
     }
 
@@ -278,6 +301,7 @@ impl Engine {
         self.busy.store(true, Ordering::SeqCst);
         let mut panic: Option<(String, String)> = None;
         let mut stderr_tail = StderrBurst::default();
+        let mut dying = false;
         let (done_tx, done_rx) = crossbeam_channel::bounded(1);
         self.stream = StreamBatcher::new(OutputLimit::from_env());
         let Engine { ctx, outputs, fence, stream, .. } = self;
@@ -303,8 +327,11 @@ impl Engine {
                     line = front.to_string();
                 }
                 let event = if is_err {
+                    // A dying process's last words (and the backtrace after them) belong in the
+                    // error that names the death, not in the cell's output.
+                    dying |= death::is_last_words(&line);
                     stderr_tail.push(line.clone());
-                    Some(Event::Stderr(format!("{line}\n")))
+                    (!dying).then(|| Event::Stderr(format!("{line}\n")))
                 } else {
                     match CellMessage::parse_line(&line) {
                         None => Some(Event::Stdout(format!("{line}\n"))),

@@ -185,6 +185,7 @@ impl Workdir {
 impl Drop for Workdir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
+        super::cleanup::forget_dir(&self.dir);
     }
 }
 
@@ -202,6 +203,7 @@ pub fn workdir(progress: &mut dyn FnMut(&str)) -> Result<Workdir> {
     let template = ensure_template(progress)?.join("work");
     prune_abandoned_workdirs(&std::env::temp_dir());
     let dir = std::env::temp_dir().join(format!("dl-kernel-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()));
+    super::cleanup::remove_at_exit(dir.clone());
     let w = Workdir { dir };
     clone_tree(&template, w.path(), &template)
         .with_context(|| format!("copying {} to {}", template.display(), w.path().display()))?;

@@ -4,8 +4,10 @@
 //! is kept. 300 000 `println!` lines reach the client in tens of messages, not 300 000.
 //!
 //! Runaway output is cut, as JupyterLab and VS Code cut it: past [`OutputLimit`] bytes per cell
-//! (`DL_KERNEL_MAX_OUTPUT`, default 1 MiB; 0 for no limit) the rest of the cell's text is
-//! counted, not sent, and one line on stdout at the end says how much was left out.
+//! (`DL_KERNEL_MAX_OUTPUT`, default 10 MB; 0 for no limit) the rest of the cell's text is
+//! counted, not sent, and one line on stdout at the end says how much was left out. 10 MB holds
+//! a loss printed for every batch of a long training (300 000 lines); past it a browser tab
+//! slows down.
 //!
 //! Text stays here at least until it is [`FLUSH_EVERY`] old, so the error a `?` returned
 //! (evcxr prints it to stderr just before the cell ends) can be taken back out of the stream:
@@ -21,9 +23,9 @@ pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
 pub struct OutputLimit(pub Option<usize>);
 
 impl OutputLimit {
-    const DEFAULT: usize = 1 << 20;
+    const DEFAULT: usize = 10_000_000;
 
-    /// The limit from `DL_KERNEL_MAX_OUTPUT` (bytes; `0` turns it off), else 1 MiB.
+    /// The limit from `DL_KERNEL_MAX_OUTPUT` (bytes; `0` turns it off), else 10 MB.
     pub fn from_env() -> OutputLimit {
         match std::env::var("DL_KERNEL_MAX_OUTPUT").ok().and_then(|v| v.trim().parse::<usize>().ok()) {
             Some(0) => OutputLimit(None),

@@ -43,5 +43,5 @@ pub fn status(parent: &JupyterMessage, state: &str) -> Outgoing {
 /// Ends the kernel after a `shutdown_reply`: waits a moment so the reply leaves the socket.
 pub async fn exit_after_shutdown() -> ! {
     tokio::time::sleep(Duration::from_millis(100)).await;
-    std::process::exit(0);
+    crate::engine::cleanup::exit(0);
 }

@@ -232,7 +232,7 @@ pub fn exit_with_stand_in(s: UnixStream) {
     std::thread::spawn(move || {
         wait_closed(s);
         log::info!("the stand-in process is gone; exiting");
-        std::process::exit(0);
+        crate::engine::cleanup::exit(0);
     });
 }
 
