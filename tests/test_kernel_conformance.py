@@ -27,7 +27,7 @@ class DlRustKernelTests(jkt.KernelTests):
         {"code": 'format!("{}-{}", 1, 2)', "result": '"1-2"'},
     ]
     code_display_data = [
-        {"code": 'let mut fig = Figure::new();\nfig.plot(&[1.0, 2.0], &[3.0, 1.0], "ro")?;\nfig.show()?;', "mime": "image/svg+xml"},
+        {"code": 'let mut fig = Figure::new();\nfig.plot(&[1.0, 2.0], &[3.0, 1.0], "ro")?;\nfig.show()?;', "mime": "image/png"},
         {"code": 'let mut fig = Figure::new();\nfig.plot(&[1.0, 2.0], &[3.0, 1.0], "b")?;\nfig.show()?;', "mime": "text/plain"},
     ]
     code_history_pattern = "6 * *"

@@ -262,6 +262,7 @@ def test_a_shutdown_queued_behind_a_failing_cell_still_ends_the_kernel():
 
 def test_two_plots_in_one_cell_both_reach_the_notebook():
     code = (
+        'set_figure_format(FigureFormat::Svg);\n'
         'let mut a = Figure::new();\na.plot(&[1.0, 2.0], &[2.0, 1.0], "ro")?.title("first");\na.show()?;\n'
         'let mut b = Figure::new();\nb.plot(&[1.0, 2.0], &[1.0, 2.0], "b")?.title("second");\nb.show()?;'
     )
@@ -342,7 +343,7 @@ def test_display_ids_are_never_reused_after_a_restart(kernel):
 
 
 LIVE_PLOT = (
-    "let mut lm = Sequential::new();\nlm.add(Dense::new(4).input_dim(2));\nlm.add(Dense::new(1));\n"
+    "set_figure_format(FigureFormat::Svg);\nlet mut lm = Sequential::new();\nlm.add(Dense::new(4).input_dim(2));\nlm.add(Dense::new(1));\n"
     "lm.compile(\"sgd\", \"mse\", &[\"mae\"])?;\nlet lx = Array2::<f32>::ones((4000, 2));\nlet ly = Array1::<f32>::ones(4000);\n"
     "let lh = lm.fit_with(&lx, &ly, FitOptions { epochs: 40, batch_size: 4, verbose: 0, validation_split: 0.25, live_plot: true, ..Default::default() })?;\n"
     "println!(\"{}\", lh[\"loss\"].len());"
@@ -444,6 +445,24 @@ def test_interrupt_during_a_long_fit_keeps_the_model_and_variables(kernel):
     assert len(plots) >= 2 and len(plots[-1].splitlines()) == int(epochs) + 1, (len(plots), plots[-1][-200:], epochs)
 
 
+def test_an_interrupted_cell_says_which_of_its_own_variables_ended_with_it(kernel):
+    """A model made in the interrupted cell is gone with it; the message must not say it kept its weights."""
+    km, kc = kernel
+    msg_id = kc.execute(
+        "let mut fresh = Sequential::new();\nfresh.add(Dense::new(1).input_dim(4));\nfresh.compile(\"sgd\", \"mse\", &[])?;\n"
+        "let fx = Array2::<f32>::ones((256, 4));\nlet fy = Array1::<f32>::ones(256);\n"
+        "fresh.fit_with(&fx, &fy, FitOptions { epochs: 100_000_000, verbose: 0, ..Default::default() })?;")
+    time.sleep(6)
+    km.interrupt_kernel()
+    reply = kc.get_shell_msg(timeout=30)
+    assert reply["parent_header"]["msg_id"] == msg_id
+    content = reply["content"]
+    assert content["ename"] == "KeyboardInterrupt", content
+    assert "own variables ended with it: fresh, fx, fy" in content["evalue"], content["evalue"]
+    r, _ = run(kc, "fresh.history()")
+    assert r["status"] == "error"
+
+
 def test_code_that_ignores_interrupts_is_restarted_and_lost_variables_are_named():
     km, kc = start_new_kernel(kernel_name=KERNEL, startup_timeout=START_TIMEOUT)
     try:
@@ -482,6 +501,32 @@ def test_an_interrupt_while_dl_core_loads_is_answered_before_it_is_loaded():
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def test_completion_is_filtered_for_a_student_and_typed(kernel):
+    """After `v.` on a Vec: no private fields, no nightly-only methods, nothing of evcxr's, the
+    name inserted without argument placeholders, and a type on every match."""
+    _, kc = kernel
+    run(kc, "let v = vec![1, 2, 3];")
+    reply = kc.complete("v.", 2, reply=True, timeout=60)["content"]
+    matches = reply["matches"]
+    assert "push" in matches and "len" in matches and "iter" in matches, matches[:20]
+    assert not {"buf", "evcxr_display", "push_within_capacity", "try_remove"} & set(matches), matches
+    assert not any("(" in m for m in matches), [m for m in matches if "(" in m]
+    types = reply["metadata"]["_jupyter_types_experimental"]
+    assert [t["text"] for t in types] == matches and all(t["type"] for t in types)
+    assert {t["type"] for t in types if t["text"] in ("push", "len")} == {"function"}
+    reply = kc.complete("(0..3).", 7, reply=True, timeout=60)["content"]
+    assert "start" in reply["matches"] and "end" in reply["matches"], "public fields stay"
+
+
+def test_inspection_shows_the_method_and_clean_docs(kernel):
+    _, kc = kernel
+    run(kc, "let v = vec![1, 2, 3];")
+    text = kc.inspect("v.len()", 4, reply=True, timeout=60)["content"]["data"]["text/plain"]
+    assert "pub const fn len(&self) -> usize" in text and "len: usize" not in text.replace("fn len(&self) -> usize", ""), text
+    text = kc.inspect("Sequential", 5, reply=True, timeout=60)["content"]["data"]["text/plain"]
+    assert "pub struct Sequential" in text and "pub(crate)" not in text and "# Ok::<" not in text, text
 
 
 def test_history_is_complete_and_comms(kernel):

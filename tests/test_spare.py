@@ -227,3 +227,62 @@ def test_a_spare_warmed_without_dl_core_path_serves_the_kernelspec_that_records_
     finally:
         kc.stop_channels()
         km.shutdown_kernel()
+
+
+def memory_cgroup(limit):
+    """A new memory cgroup of `limit` bytes below this process's (cgroup v1 or v2), as a
+    JupyterHub container has; `None` where the machine does not let the tests make one."""
+    lines = Path("/proc/self/cgroup").read_text().splitlines()
+    v1 = next((l.split(":", 2)[2] for l in lines if "memory" in l.split(":")[1].split(",")), None)
+    candidates = []
+    if v1 is not None:
+        candidates.append((Path("/sys/fs/cgroup/memory") / v1.lstrip("/"), "memory.limit_in_bytes"))
+    v2 = next((l[3:] for l in lines if l.startswith("0::")), None)
+    if v2 is not None:
+        candidates.append((Path("/sys/fs/cgroup") / v2.lstrip("/"), "memory.max"))
+    for parent, limit_file in candidates:
+        d = parent / f"dl-test-{os.getpid()}"
+        try:
+            d.mkdir()
+            (d / limit_file).write_text(str(limit))
+            return d
+        except OSError:
+            if d.exists():
+                d.rmdir()
+    return None
+
+
+def test_no_spare_where_the_users_container_has_no_room(spare_env):
+    """In a container of 2.5 GB (a JupyterHub user's), a kernel holds about 1 GB: a spare would
+    not fit with room to spare, so an idle kernel starts none; and the cells' memory limit is the
+    container's, not the machine's."""
+    cgroup = memory_cgroup(2_500_000_000)
+    if cgroup is None:
+        pytest.skip("this machine lets the tests make no memory cgroup (run as root with cgroups mounted)")
+    km, kc = None, None
+    try:
+        from jupyter_client import KernelManager
+        km = KernelManager(kernel_name=KERNEL)
+        km.start_kernel(env=spare_env)
+        (cgroup / "cgroup.procs").write_text(str(km.provisioner.pid))
+        kc = km.client()
+        kc.start_channels()
+        kc.wait_for_ready(timeout=START_TIMEOUT)
+        reply = kc.execute_interactive("let big = vec![1u8; 4_000_000_000];\nbig.len()", timeout=START_TIMEOUT)["content"]
+        assert reply["ename"] == "MemoryError", reply
+        assert "cells may use 2.0 GB" in reply["evalue"] and "this container has 2.5 GB" in reply["evalue"], reply["evalue"]
+        time.sleep(6)  # idle for longer than a kernel waits before it starts a spare (3 s)
+        spares = Path(spare_env["DL_KERNEL_SPARE_DIR"])
+        assert not any(alive_lock for alive_lock in spares.glob("*.sock")), "no spare in a full container"
+    finally:
+        if kc:
+            kc.stop_channels()
+        if km:
+            km.shutdown_kernel(now=True)
+        for pid in (cgroup / "cgroup.procs").read_text().split():
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.5)
+        cgroup.rmdir()

@@ -109,22 +109,64 @@ pub trait DebugDisplay {
 
 impl<T: std::fmt::Debug + ?Sized> DebugDisplay for T {
     fn evcxr_display(&self) {
-        send_debug(format_args!("{self:?}"));
+        send_debug(format_args!("{self:?}"), std::any::type_name::<T>());
     }
 }
 
 /// The part of [`DebugDisplay`] that does not depend on the value's type: sends the formatted
 /// value as the cell's `text/plain` result, unless it is `()` (a cell ending in a statement-like
-/// expression such as a `for` loop has no value to show).
+/// expression such as a `for` loop has no value to show). An ndarray array is shown as numpy
+/// shows one (see [`numpy_repr`]).
 #[doc(hidden)]
 #[inline(never)]
-pub fn send_debug(value: std::fmt::Arguments<'_>) {
-    let text = std::fmt::format(value);
+pub fn send_debug(value: std::fmt::Arguments<'_>, type_name: &str) {
+    let mut text = std::fmt::format(value);
+    if let Some(repr) = numpy_repr(&text, type_name) {
+        text = repr;
+    }
     if text != "()" {
         let mut data = MimeBundle::new();
         data.insert("text/plain".into(), text);
         evcxr_send(&data);
     }
+}
+
+/// An ndarray array's `Debug` text as numpy's `repr`: `array([[1.0, 2.0],\n       [3.0, 4.0]],
+/// dtype=float32)`, without ndarray's shape, strides and memory layout; the dtype is named
+/// unless it is numpy's default (float64, int64). `None` for anything that is not an array.
+///
+/// ```
+/// use dl_core::display::numpy_repr;
+/// let a = dl_core::ndarray::array![[1.0f32, 2.0], [3.0, 4.0]];
+/// let text = numpy_repr(&format!("{a:?}"), std::any::type_name_of_val(&a)).unwrap();
+/// assert_eq!(text, "array([[1.0, 2.0],\n       [3.0, 4.0]], dtype=float32)");
+/// ```
+pub fn numpy_repr(debug: &str, type_name: &str) -> Option<String> {
+    let params = type_name.strip_prefix("ndarray::ArrayBase<")?.strip_suffix('>')?;
+    let element = params.rsplit(", ").next()?.trim();
+    let (body, _layout) = debug.split_once(", shape=[")?;
+    // Continuation lines line up under `array(`; the blank line between blocks stays blank.
+    let body = body.replace('\n', "\n      ").replace("\n      \n", "\n\n");
+    let dtype = match element {
+        "f64" | "i64" => None,
+        "f32" => Some("float32"),
+        "f16" => Some("float16"),
+        "i32" => Some("int32"),
+        "i16" => Some("int16"),
+        "i8" => Some("int8"),
+        "u64" => Some("uint64"),
+        "u32" => Some("uint32"),
+        "u16" => Some("uint16"),
+        "u8" => Some("uint8"),
+        "usize" => Some("uint64"),
+        "isize" => Some("int64"),
+        "bool" => Some("bool"),
+        other => Some(other),
+    };
+    Some(match dtype {
+        Some(d) => format!("array({body}, dtype={d})"),
+        None => format!("array({body})"),
+    })
 }
 
 /// Sets up the process that runs a notebook's cells: panics are reported to the kernel as a
@@ -157,4 +199,27 @@ pub(crate) fn clear_interrupt() {
 /// embedding code).
 pub fn request_interrupt() {
     crate::session::request_interrupt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{arr0, array, Array3, ArrayD, IxDyn};
+
+    fn repr<T: std::fmt::Debug>(v: &T) -> Option<String> {
+        numpy_repr(&format!("{v:?}"), std::any::type_name::<T>())
+    }
+
+    #[test]
+    fn arrays_show_as_numpy_shows_them_and_other_values_are_left_alone() {
+        assert_eq!(repr(&array![0.0f64, 1.0, 2.0]).unwrap(), "array([0.0, 1.0, 2.0])");
+        assert_eq!(repr(&array![[1u8, 2], [3, 4]].view()).unwrap(), "array([[1, 2],\n       [3, 4]], dtype=uint8)");
+        assert_eq!(repr(&arr0(5i64)).unwrap(), "array(5)");
+        assert_eq!(repr(&array![true]).unwrap(), "array([true], dtype=bool)");
+        let cube = repr(&Array3::<f32>::zeros((2, 1, 1))).unwrap();
+        assert_eq!(cube, "array([[[0.0]],\n\n       [[0.0]]], dtype=float32)");
+        assert!(repr(&ArrayD::<f64>::zeros(IxDyn(&[1, 2]))).unwrap().starts_with("array([[0.0, 0.0]])"));
+        assert_eq!(repr(&vec![1, 2]), None);
+        assert_eq!(repr(&"shape=[3]"), None);
+    }
 }

@@ -53,8 +53,8 @@ pub enum Error {
     },
     /// The user interrupted a running loop (Jupyter's interrupt button, Ctrl-C).
     #[error(
-        "KeyboardInterrupt: {op} stopped at epoch {epoch}, batch {batch}; the model keeps the \
-         weights learned so far"
+        "KeyboardInterrupt: {op} stopped at epoch {epoch}, batch {batch}; {}",
+        crate::kernel_protocol::INTERRUPT_KEEPS_WEIGHTS
     )]
     Interrupted {
         /// The loop that stopped (`fit`, `evaluate`, `predict`).

@@ -38,6 +38,11 @@ pub const SESSION_DIR_ENV: &str = "DL_SESSION_DIR";
 /// The file in the session directory whose existence asks the running loop to stop.
 pub const INTERRUPT_FILE: &str = "interrupt";
 
+/// How an interrupted training loop's error ends (after `fit stopped at epoch E, batch B; `).
+/// True in a program, where the caller still owns the model; the kernel replaces it when the
+/// interrupted cell's own variables (a model made in that cell among them) ended with the cell.
+pub const INTERRUPT_KEEPS_WEIGHTS: &str = "the model keeps the weights learned so far";
+
 /// Prefix of a [`CellMessage`] line on the cell's stdout. It starts with a control character,
 /// so that no ordinary program output is mistaken for it.
 pub const MARKER: &str = "\u{1b}]dl-display;";

@@ -75,7 +75,7 @@ pub mod prelude {
         to_categorical, to_f32, to_f64,
     };
     pub use crate::optim::{Adam, Optimizer, RmsProp, Sgd};
-    pub use crate::plot::{plt, Colormap, Figure};
+    pub use crate::plot::{plt, set_figure_format, Colormap, Figure, FigureFormat};
     pub use crate::random::{normal, rand, randn, set_random_seed, shuffle, train_test_split, uniform};
     pub use ndarray::{
         array, concatenate, s, stack, Array, Array1, Array2, Array3, ArrayD, ArrayView1, ArrayView2, Axis, Ix1, Ix2,

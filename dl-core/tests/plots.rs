@@ -190,3 +190,18 @@ fn bad_input_is_a_clear_error() {
     // Nothing was added by the failed calls: the figure is still empty.
     assert!(!fig.to_svg().unwrap().contains("<circle"));
 }
+
+#[test]
+fn figures_show_as_png_by_default_and_as_svg_when_asked() {
+    use base64::Engine as _;
+    let mut fig = Figure::new();
+    fig.plot(&[1.0, 2.0], &[2.0, 1.0], "ro").unwrap();
+    let png = fig.mime_bundle().unwrap();
+    let bytes = base64::engine::general_purpose::STANDARD.decode(&png["image/png"]).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    assert!(!png.contains_key("image/svg+xml") && png["text/plain"].starts_with("<Figure size 640x480"));
+    set_figure_format(FigureFormat::Svg);
+    let svg = fig.mime_bundle().unwrap();
+    set_figure_format(FigureFormat::Png);
+    assert!(svg["image/svg+xml"].contains("<svg") && !svg.contains_key("image/png"));
+}

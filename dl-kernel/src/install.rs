@@ -8,6 +8,13 @@ use std::path::{Path, PathBuf};
 /// The kernelspec's directory name.
 pub const KERNEL_NAME: &str = "dl-rust";
 
+/// The kernelspec's logos, as Jupyter names them (`dl-kernel/assets/`).
+const LOGOS: [(&str, &[u8]); 3] = [
+    ("logo-32x32.png", include_bytes!("../assets/logo-32x32.png")),
+    ("logo-64x64.png", include_bytes!("../assets/logo-64x64.png")),
+    ("logo-svg.svg", include_bytes!("../assets/logo-svg.svg")),
+];
+
 /// Jupyter's data directory: `JUPYTER_DATA_DIR`, else what `jupyter --data-dir` prints (when
 /// Jupyter is installed), else the platform default (`~/.local/share/jupyter` on Linux,
 /// `~/Library/Jupyter` on macOS).
@@ -60,6 +67,10 @@ pub fn install(prefix: Option<&Path>, build: bool) -> Result<PathBuf> {
         "metadata": {"debugger": false},
     });
     std::fs::write(dir.join("kernel.json"), serde_json::to_string_pretty(&spec)? + "\n")?;
+    // The Launcher's tile and the notebook's kernel icon (without them JupyterLab shows a letter).
+    for (name, bytes) in LOGOS {
+        std::fs::write(dir.join(name), bytes)?;
+    }
     println!("Installed the \"Rust (dl)\" kernelspec in {}", dir.display());
     if build {
         crate::engine::toolchain::check_rust_src()?;

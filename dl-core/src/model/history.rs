@@ -83,12 +83,13 @@ impl History {
         display::evcxr_send(&self.bundle());
     }
 
-    /// The history as rich output: the plot as SVG, the table as its text fallback.
+    /// The history as rich output: the plot (in the session's figure format), the table as its
+    /// text fallback.
     pub(crate) fn bundle(&self) -> MimeBundle {
         let mut data = MimeBundle::new();
         data.insert("text/plain".into(), self.to_table());
-        if let Ok(svg) = self.plot().and_then(|f| f.to_svg()) {
-            data.insert("image/svg+xml".into(), svg);
+        if let Ok(figure) = self.plot().and_then(|f| f.mime_bundle()) {
+            data.extend(figure.into_iter().filter(|(mime, _)| mime != "text/plain"));
         }
         data
     }

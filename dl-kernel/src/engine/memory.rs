@@ -1,6 +1,6 @@
-//! How much memory there is: the machine's (`/proc/meminfo`) and the container's (the cgroup v2
-//! `memory.max` of this process, as JupyterHub and Docker set it), and the out-of-memory
-//! killer's count of kills in that cgroup (`memory.events`). Also the limit put on the process
+//! How much memory there is: the machine's (`/proc/meminfo`) and the container's (the memory
+//! cgroup of this process, v2 or v1, as JupyterHub and Docker set it), and the out-of-memory
+//! killer's count of kills in that cgroup. Also the limit put on the process
 //! that runs cells, so that a runaway allocation fails in the cell instead of the OOM killer
 //! taking the kernel or the user's other processes.
 
@@ -25,34 +25,90 @@ fn meminfo(key: &str) -> Option<u64> {
     Some(kb * 1024)
 }
 
-/// This process's cgroup v2 directory.
-fn cgroup_dir() -> Option<PathBuf> {
+/// This process's memory cgroup: its directory, and whether it is cgroup v2 (unified) or v1.
+fn cgroup() -> Option<(PathBuf, bool)> {
     let text = std::fs::read_to_string("/proc/self/cgroup").ok()?;
-    let path = text.lines().find_map(|l| l.strip_prefix("0::"))?;
-    let dir = PathBuf::from("/sys/fs/cgroup").join(path.trim_start_matches('/'));
-    dir.is_dir().then_some(dir)
-}
-
-/// The container's memory limit: the smallest `memory.max` from this cgroup up (`max` is none).
-pub fn container_limit() -> Option<u64> {
-    let mut dir = cgroup_dir()?;
-    let mut limit: Option<u64> = None;
-    loop {
-        if let Ok(v) = std::fs::read_to_string(dir.join("memory.max")) {
-            if let Ok(n) = v.trim().parse::<u64>() {
-                limit = Some(limit.map_or(n, |l| l.min(n)));
+    for line in text.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+        let path = path.trim_start_matches('/');
+        if controllers.split(',').any(|c| c == "memory") {
+            let dir = PathBuf::from("/sys/fs/cgroup/memory").join(path);
+            if dir.join("memory.limit_in_bytes").is_file() {
+                return Some((dir, false));
             }
         }
-        if dir == std::path::Path::new("/sys/fs/cgroup") || !dir.pop() {
+    }
+    let path = text.lines().find_map(|l| l.strip_prefix("0::"))?.trim_start_matches('/');
+    ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"]
+        .iter()
+        .map(|root| PathBuf::from(root).join(path))
+        .find(|d| d.join("memory.max").is_file())
+        .map(|d| (d, true))
+}
+
+fn read_u64(path: PathBuf) -> Option<u64> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// The container's memory limit: the smallest limit from this cgroup up (cgroup v2's `max` and
+/// v1's near-2^63 mean none).
+pub fn container_limit() -> Option<u64> {
+    let (mut dir, v2) = cgroup()?;
+    let file = if v2 { "memory.max" } else { "memory.limit_in_bytes" };
+    let mut limit: Option<u64> = None;
+    loop {
+        if let Some(n) = read_u64(dir.join(file)).filter(|&n| n < 1 << 60) {
+            limit = Some(limit.map_or(n, |l| l.min(n)));
+        }
+        if !dir.pop() || !dir.join(file).is_file() {
             return limit;
         }
     }
 }
 
-/// How many times the OOM killer has killed in this cgroup (`memory.events`, `oom_kill`).
+/// What the container uses now (`memory.current`, v1's `memory.usage_in_bytes`).
+pub fn container_usage() -> Option<u64> {
+    let (dir, v2) = cgroup()?;
+    read_u64(dir.join(if v2 { "memory.current" } else { "memory.usage_in_bytes" }))
+}
+
+/// How many times the OOM killer has killed in this cgroup (v2's `memory.events`, v1's
+/// `memory.oom_control`, each with an `oom_kill` count).
 pub fn oom_kills() -> Option<u64> {
-    let text = std::fs::read_to_string(cgroup_dir()?.join("memory.events")).ok()?;
+    let (dir, v2) = cgroup()?;
+    let text = std::fs::read_to_string(dir.join(if v2 { "memory.events" } else { "memory.oom_control" })).ok()?;
     text.lines().find_map(|l| l.strip_prefix("oom_kill ")).and_then(|n| n.trim().parse().ok())
+}
+
+/// Memory a new process could take now: the machine's available memory, or less, what the
+/// container's limit leaves.
+pub fn available() -> Option<u64> {
+    let machine = meminfo("MemAvailable");
+    let container = container_limit().zip(container_usage()).map(|(l, u)| l.saturating_sub(u));
+    match (machine, container) {
+        (Some(m), Some(c)) => Some(m.min(c)),
+        (m, c) => m.or(c),
+    }
+}
+
+/// The memory a warm spare holds (a kernel with dl-core loaded: about 1 GB, most of it
+/// rust-analyzer's) plus the room the user's own kernel should keep to work in; a spare starts
+/// only where this much is free (`DL_KERNEL_SPARE_MIN_FREE`, bytes).
+pub fn spare_needs() -> u64 {
+    std::env::var("DL_KERNEL_SPARE_MIN_FREE").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(2_000_000_000)
+}
+
+/// Whether a spare fits in what is free now; `Err` says why not.
+pub fn room_for_spare() -> Result<(), String> {
+    match available() {
+        Some(free) if free < spare_needs() => Err(format!(
+            "{} free, a spare needs {} (DL_KERNEL_SPARE_MIN_FREE)",
+            super::death::bytes(free),
+            super::death::bytes(spare_needs())
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The memory there is now, for messages.

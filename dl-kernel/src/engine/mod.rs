@@ -21,9 +21,11 @@
 //!   memory.rs         the machine's and container's memory, the cells' memory limit
 //!   cleanup.rs        what a kernel removes when it exits (its folder, the cell process)
 //!   events.rs         what a running cell produces
+//!   completion.rs     completion and inspection filtered and cleaned for a student
 //! ```
 
 pub mod cleanup;
+pub mod completion;
 pub mod context;
 pub mod death;
 pub mod diagnostic;
@@ -176,6 +178,7 @@ impl Engine {
                 self.stream.take_back_error(&text);
             }
         }
+        outcome::say_what_an_interrupt_kept(&mut result.outcome, original, &self.variables());
         let death = match &result.outcome {
             Outcome::Error { evalue, .. } if evalue.contains("ubprocess terminated") => {
                 let oom = memory::oom_kills().zip(oom_kills_before).is_some_and(|(now, then)| now > then);
@@ -401,25 +404,41 @@ impl Engine {
         classify(result, panic.map(|(message, at)| (message, at, site)), sentinel)
     }
 
-    /// Completions at `cursor` (a byte offset): the candidates and the byte range they replace.
-    pub fn complete(&mut self, code: &str, cursor: usize) -> (Vec<String>, usize, usize) {
-        match self.ctx.completions(code, cursor) {
-            Ok(c) => {
-                let mut seen = std::collections::HashSet::new();
-                let matches = c.completions.into_iter().map(|c| c.code).filter(|m| seen.insert(m.clone())).collect();
-                (matches, c.start_offset, c.end_offset)
-            }
-            Err(_) => (Vec::new(), cursor, cursor),
-        }
+    /// Completions at `cursor` (a byte offset), filtered for a student (see [`completion`]):
+    /// the matches and the byte range they replace.
+    pub fn complete(&mut self, code: &str, cursor: usize) -> (Vec<completion::Match>, usize, usize) {
+        let Ok(c) = self.ctx.completions(code, cursor) else { return (Vec::new(), cursor, cursor) };
+        let (start, end) = (c.start_offset, c.end_offset);
+        let prefix = &code[..start.min(code.len())];
+        let after_dot = prefix.ends_with('.');
+        let candidates: Vec<completion::Candidate<'_>> = c
+            .completions
+            .iter()
+            .map(|c| completion::Candidate { code: &c.code, kind: c.kind, label: &c.label })
+            .collect();
+        let ctx = &mut self.ctx;
+        let matches = completion::filter(&candidates, after_dot, completion::StdStability::get(), |field| {
+            let probe = format!("{prefix}{field}");
+            ctx.hover_at(&probe, probe.len()).is_ok_and(|(text, _)| completion::hover_shows_public_field(&text))
+        });
+        (matches, start, end)
     }
 
-    /// Documentation for the item before `cursor` (a byte offset): `(text, html)`.
-    pub fn inspect(&mut self, code: &str, cursor: usize) -> Option<(String, String)> {
-        // Extend the cursor to the end of the identifier it is in.
-        let end = code[cursor..].find(|c: char| !(c.is_alphanumeric() || c == '_')).map_or(code.len(), |i| cursor + i);
-        match self.ctx.hover_at(code, end) {
-            Ok((text, html)) if text != "No documentation found" && !text.trim().is_empty() => Some((text, html)),
+    /// Documentation for the word at `cursor` (a byte offset), cleaned for a student (see
+    /// [`completion::clean_docs`]); a method on a variable is looked up through its type.
+    pub fn inspect(&mut self, code: &str, cursor: usize) -> Option<String> {
+        let is_word = |c: char| c.is_alphanumeric() || c == '_';
+        let cursor = cursor.min(code.len());
+        let end = code[cursor..].find(|c: char| !is_word(c)).map_or(code.len(), |i| cursor + i);
+        let start = code[..end].rfind(|c: char| !is_word(c)).map_or(0, |i| i + 1);
+        let hover = |ctx: &mut CommandContext, code: &str, at: usize| match ctx.hover_at(code, at) {
+            Ok((text, _)) if text != "No documentation found" && !text.trim().is_empty() => Some(text),
             _ => None,
-        }
+        };
+        let variables = self.variables();
+        let text = completion::method_path(code, start, end, &variables)
+            .and_then(|(path, at)| hover(&mut self.ctx, &path, at))
+            .or_else(|| hover(&mut self.ctx, code, end))?;
+        Some(completion::clean_docs(&text))
     }
 }

@@ -9,7 +9,7 @@
 
 use super::diagnostic::{self, BLUE, RED, RESET};
 use super::panic_site::PanicSite;
-use dl_core::kernel_protocol::MimeBundle;
+use dl_core::kernel_protocol::{MimeBundle, INTERRUPT_KEEPS_WEIGHTS};
 use std::time::{Duration, Instant};
 
 const SENTINEL: &str = "let __dl_ok: u8 = 0; ";
@@ -196,9 +196,65 @@ pub(crate) fn early_return(stderr_tail: &[String]) -> Outcome {
     Outcome::Error { ename: ename.into(), evalue, traceback: stderr_tail.to_vec() }
 }
 
+/// An interrupted `fit` says the model keeps what it learned, which holds for a model of an
+/// earlier cell; a cell that ends early keeps none of its own `let`s, so when it had some the
+/// message says which ended with it.
+pub(crate) fn say_what_an_interrupt_kept(outcome: &mut Outcome, code: &str, kept: &[(String, String)]) {
+    let Outcome::Error { ename, evalue, traceback } = outcome else { return };
+    if ename != "KeyboardInterrupt" || !evalue.contains(INTERRUPT_KEEPS_WEIGHTS) {
+        return;
+    }
+    let mut gone: Vec<&str> = code.lines().filter_map(let_name).filter(|n| !kept.iter().any(|(k, _)| k == n)).collect();
+    gone.dedup();
+    if gone.is_empty() {
+        return;
+    }
+    let said = format!(
+        "variables of earlier cells are kept (a model among them keeps the weights learned so far), but this \
+         cell's own variables ended with it: {}",
+        gone.join(", ")
+    );
+    *evalue = evalue.replace(INTERRUPT_KEEPS_WEIGHTS, &said);
+    for line in traceback.iter_mut() {
+        *line = line.replace(INTERRUPT_KEEPS_WEIGHTS, &said);
+    }
+}
+
+/// The name a top-level `let` line binds (`let mut model = ...` -> `model`), if it binds one.
+fn let_name(line: &str) -> Option<&str> {
+    let rest = line.strip_prefix("let ")?.trim_start();
+    let rest = rest.strip_prefix("mut ").unwrap_or(rest).trim_start();
+    let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len());
+    (end > 0 && rest[..end] != *"_").then(|| &rest[..end])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_interrupt_names_the_variables_that_ended_with_the_cell() {
+        let said = |code: &str, kept: &[&str]| {
+            let mut o = Outcome::Error {
+                ename: "KeyboardInterrupt".into(),
+                evalue: format!("fit stopped at epoch 2, batch 3; {INTERRUPT_KEEPS_WEIGHTS}"),
+                traceback: vec![],
+            };
+            let kept: Vec<(String, String)> = kept.iter().map(|k| (k.to_string(), "i32".into())).collect();
+            say_what_an_interrupt_kept(&mut o, code, &kept);
+            match o {
+                Outcome::Error { evalue, .. } => evalue,
+                Outcome::Ok => unreachable!(),
+            }
+        };
+        let fresh = said(
+            "let mut m = Sequential::new();\nm.compile(\"sgd\", \"mse\", &[])?;\nlet h = m.fit(&x, &y, 9, 1)?;",
+            &["x"],
+        );
+        assert!(fresh.ends_with("this cell's own variables ended with it: m, h"), "{fresh}");
+        let earlier = said("m.fit(&x, &y, 9, 1)?;", &["m", "x"]);
+        assert!(earlier.ends_with(INTERRUPT_KEEPS_WEIGHTS), "{earlier}");
+    }
 
     #[test]
     fn only_cells_that_can_end_early_get_the_sentinel() {

@@ -23,6 +23,13 @@ pub fn check_rust_src() -> Result<()> {
     Ok(())
 }
 
+/// The standard library's sources (`library/` of rust-src), if installed.
+pub fn std_sources() -> Option<PathBuf> {
+    let out = Command::new("rustc").args(["--print", "sysroot"]).output().ok()?;
+    let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("lib/rustlib/src/rust/library");
+    dir.is_dir().then_some(dir)
+}
+
 /// Makes the standard library's shared object findable by the process that loads the cells.
 ///
 /// Cells are compiled with `-C prefer-dynamic`, so each one needs `libstd-*.so` from the

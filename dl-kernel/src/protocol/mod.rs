@@ -24,6 +24,21 @@ pub fn byte_to_char(s: &str, byte: usize) -> usize {
     s[..byte.min(s.len())].chars().count()
 }
 
+/// The language the kernel runs, as `kernel_info_reply` and saved notebooks carry it. Its
+/// version is the Rust edition cells are compiled in (evcxr's), not the compiler's: JupyterLab
+/// writes this into a notebook when it connects, and a value that changed with every toolchain
+/// would mark every notebook modified on opening (the compiler's version is in the banner).
+pub fn language_info() -> Value {
+    json!({
+        "name": "rust",
+        "version": "2024",
+        "mimetype": "text/rust",
+        "file_extension": ".rs",
+        "pygments_lexer": "rust",
+        "codemirror_mode": "rust",
+    })
+}
+
 /// The content of `kernel_info_reply`.
 pub fn kernel_info() -> Value {
     let version = crate::engine::toolchain::rustc_version().split_whitespace().nth(1).unwrap_or("").to_string();
@@ -32,16 +47,13 @@ pub fn kernel_info() -> Value {
         "protocol_version": "5.3",
         "implementation": "dl-kernel",
         "implementation_version": env!("CARGO_PKG_VERSION"),
-        "language_info": {
-            "name": "rust",
-            "version": version,
-            "mimetype": "text/rust",
-            "file_extension": ".rs",
-            "pygments_lexer": "rust",
-            "codemirror_mode": "rust",
-        },
+        "language_info": language_info(),
         "banner": format!("Rust (dl): Rust {version} with dl-core preloaded (Keras-style deep learning)"),
-        "help_links": [{"text": "dl-core", "url": "https://docs.rs/ndarray"}],
+        "help_links": [
+            {"text": "Rust standard library", "url": "https://doc.rust-lang.org/std/"},
+            {"text": "ndarray (dl-core's arrays)", "url": "https://docs.rs/ndarray"},
+            {"text": "The Rust book", "url": "https://doc.rust-lang.org/book/"},
+        ],
         "debugger": false,
     })
 }

@@ -109,6 +109,7 @@ fn run_one(path: &Path, mut nb: Value, mut engine: Engine, opts: &RunOptions) ->
     let (runs, failed) = run_cells(&mut engine, &nb, OnError::Stop, opts.timeout);
     drop(engine);
     write_outputs(&mut nb, &runs);
+    nb["metadata"]["language_info"] = crate::protocol::language_info();
     let dest = match &opts.output_dir {
         Some(d) => {
             std::fs::create_dir_all(d)?;

@@ -1,4 +1,4 @@
-//! The control channel: interrupt, shutdown and kernel_info, answered while a cell runs.
+//! The control channel: interrupt, shutdown, kernel_info and usage, answered while a cell runs.
 
 use super::sockets::status;
 use super::Shared;
@@ -49,6 +49,9 @@ pub fn handle(k: &Shared, frames: Vec<Bytes>) -> ControlReply {
             (Some(Outgoing::reply(&msg, "shutdown_reply", json!({"status": "ok", "restart": r.restart}))), true)
         }
         Msg::KernelInfoRequest(_) => (Some(Outgoing::reply(&msg, "kernel_info_reply", kernel_info())), false),
+        Msg::UnknownMessage(u) if u.msg_type == "usage_request" => {
+            (Some(Outgoing::reply(&msg, "usage_reply", super::usage::usage())), false)
+        }
         other => {
             log::info!("control: no handler for {}", other.message_type());
             (None, false)

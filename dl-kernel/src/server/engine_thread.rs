@@ -24,8 +24,8 @@ pub const FAILED: u8 = 2;
 /// [`WARMING`], [`WARM`] or [`FAILED`], shared with the threads that wait for the engine.
 pub type EngineState = Arc<AtomicU8>;
 
-/// Completions: the candidates and the byte range of the code they replace.
-pub type Completions = (Vec<String>, usize, usize);
+/// Completions: the matches and the byte range of the code they replace.
+pub type Completions = (Vec<crate::engine::completion::Match>, usize, usize);
 
 /// An execute request handed to the engine thread: waiting behind the engine's start or an
 /// earlier job, running, or cancelled by an interrupt before it ran.
@@ -75,7 +75,7 @@ pub enum Job {
     Inspect {
         code: String,
         cursor: usize,
-        done: oneshot::Sender<Option<(String, String)>>,
+        done: oneshot::Sender<Option<String>>,
     },
     /// The hidden cell that adopts a stand-in's directory and variables: no output, not counted.
     Adopt {
@@ -96,6 +96,8 @@ pub fn spawn(
 ) {
     std::thread::spawn(move || {
         let mut progress = |line: &str| current.progress(line);
+        // The standard library's stability index, for completion, while the engine warms.
+        std::thread::spawn(crate::engine::completion::StdStability::get);
         let mut engine = match Engine::start(&mut progress) {
             Ok(e) => Some(e),
             Err(e) => {

@@ -4,11 +4,12 @@
 //! server/
 //!   mod.rs             Prepared (engine warming, channels), serve: sockets, loops, idle spares
 //!   shell.rs           shell requests, one at a time; execute hands cells to the engine thread
-//!   control.rs         interrupt, shutdown, kernel_info, answered while a cell runs
+//!   control.rs         interrupt, shutdown, kernel_info, usage, answered while a cell runs
 //!   engine_thread.rs   the engine on its own thread; events published on iopub
 //!   current_cell.rs    where output that is not a cell's own goes
 //!   stderr_capture.rs  the kernel's stderr routed under the running cell
 //!   sockets.rs         binding, sending, status, exit
+//!   usage.rs           usage_request: the kernel's memory and CPU, the machine's
 //! ```
 //!
 //! Every request is wrapped in `busy` / `idle` status messages; `starting` is published once.
@@ -19,6 +20,7 @@ mod engine_thread;
 mod shell;
 mod sockets;
 mod stderr_capture;
+mod usage;
 
 use crate::protocol::history::History;
 use crate::protocol::wire::{self, Outgoing, Signer};

@@ -112,11 +112,18 @@ async fn dispatch(k: &mut Kernel, msg: JupyterMessage) -> Handled {
             let byte = char_to_byte(&req.code, req.cursor_pos);
             let _ = k.jobs.send(Job::Complete { code: req.code.clone(), cursor: byte, done: tx });
             let (matches, start, end) = rx.await.unwrap_or((Vec::new(), byte, byte));
+            let (start, end) = (byte_to_char(&req.code, start), byte_to_char(&req.code, end));
+            // The type of each match, as ipykernel sends it, for JupyterLab's completer.
+            let types: Vec<_> = matches
+                .iter()
+                .map(|m| json!({"start": start, "end": end, "text": m.text, "type": m.kind, "signature": ""}))
+                .collect();
+            let texts: Vec<&str> = matches.iter().map(|m| m.text.as_str()).collect();
             Some(Outgoing::reply(
                 &msg,
                 "complete_reply",
-                json!({"status": "ok", "matches": matches, "cursor_start": byte_to_char(&req.code, start),
-                       "cursor_end": byte_to_char(&req.code, end), "metadata": {}}),
+                json!({"status": "ok", "matches": texts, "cursor_start": start, "cursor_end": end,
+                       "metadata": {"_jupyter_types_experimental": types}}),
             ))
         }
         Msg::InspectRequest(req) => {
@@ -124,7 +131,7 @@ async fn dispatch(k: &mut Kernel, msg: JupyterMessage) -> Handled {
             let byte = char_to_byte(&req.code, req.cursor_pos);
             let _ = k.jobs.send(Job::Inspect { code: req.code.clone(), cursor: byte, done: tx });
             let found = rx.await.ok().flatten();
-            let data = found.as_ref().map_or(json!({}), |(text, html)| json!({"text/plain": text, "text/html": html}));
+            let data = found.as_ref().map_or(json!({}), |text| json!({"text/plain": text}));
             Some(Outgoing::reply(
                 &msg,
                 "inspect_reply",

@@ -166,6 +166,12 @@ pub fn spawn_if_missing(replace: bool) {
     if spare_exists(&p) {
         return;
     }
+    // A spare holds a second kernel's memory: only where it fits (JupyterHub's containers often
+    // give a user 1-2 GB, and a spare there would get the user's kernel killed).
+    if let Err(why) = crate::engine::memory::room_for_spare() {
+        log::info!("no spare kernel: {why}");
+        return;
+    }
     if replace {
         stop_all();
     } else if any_spare_exists() {
