@@ -71,8 +71,8 @@ pub mod prelude {
     pub use crate::loss::Loss;
     pub use crate::model::{AsMatrix, FitOptions, History, Sequential};
     pub use crate::numpy::{
-        argmax, count_equal, dtype_name, flatten, fraction_equal, mean_std, round, scale_u8, standardize, take_rows,
-        to_categorical, to_f32, to_f64,
+        argmax, argmin, count_equal, dtype_name, flatten, fraction_equal, max, mean_std, min, round, scale_u8,
+        standardize, take_rows, to_categorical, to_f32, to_f64,
     };
     pub use crate::optim::{Adam, Optimizer, RmsProp, Sgd};
     pub use crate::plot::{plt, set_figure_format, Colormap, Figure, FigureFormat};

@@ -196,6 +196,13 @@ where
 /// `np.argmax(a, axis)`: index of the largest value along `axis` (the first one on ties; NaN
 /// counts as largest, as in numpy).
 ///
+/// ```
+/// use dl_core::prelude::*;
+/// let a = array![[1.0, 7.0, 3.0], [9.0, 2.0, 9.0]];
+/// assert_eq!(argmax(&a, Axis(1)), array![1, 0]);
+/// assert_eq!(argmin(&a, Axis(0)), array![0, 1, 0]);
+/// ```
+///
 /// # Panics
 /// If `axis` is out of range or has length 0.
 pub fn argmax<S, D>(a: &ArrayBase<S, D>, axis: Axis) -> Array<usize, D::Smaller>
@@ -204,22 +211,98 @@ where
     S::Elem: Scalar,
     D: Dimension + RemoveAxis,
 {
-    assert!(a.len_of(axis) > 0, "argmax over an empty axis");
-    a.map_axis(axis, |lane| {
-        let mut best = 0;
-        let mut best_v = lane[0].to_f64();
-        for (i, v) in lane.iter().enumerate().skip(1) {
-            let v = v.to_f64();
-            if best_v.is_nan() {
-                break;
-            }
-            if v > best_v || v.is_nan() {
-                best = i;
-                best_v = v;
-            }
+    arg_extreme(a, axis, "argmax", |v, best| v > best)
+}
+
+/// `np.argmin(a, axis)`: index of the smallest value along `axis` (the first one on ties; NaN
+/// counts as smallest, as in numpy).
+///
+/// # Panics
+/// If `axis` is out of range or has length 0.
+pub fn argmin<S, D>(a: &ArrayBase<S, D>, axis: Axis) -> Array<usize, D::Smaller>
+where
+    S: Data,
+    S::Elem: Scalar,
+    D: Dimension + RemoveAxis,
+{
+    arg_extreme(a, axis, "argmin", |v, best| v < best)
+}
+
+fn arg_extreme<S, D>(
+    a: &ArrayBase<S, D>,
+    axis: Axis,
+    op: &str,
+    better: fn(f64, f64) -> bool,
+) -> Array<usize, D::Smaller>
+where
+    S: Data,
+    S::Elem: Scalar,
+    D: Dimension + RemoveAxis,
+{
+    assert!(a.len_of(axis) > 0, "{op} over an empty axis");
+    a.map_axis(axis, |lane| first_extreme(lane.iter().map(|v| v.to_f64()), better).0)
+}
+
+/// `np.min(a)` (`a.min()`): the smallest element of the whole array, of the array's own type
+/// (a NaN, if there is one, as numpy).
+///
+/// ```
+/// use dl_core::prelude::*;
+/// let pixels = array![[0u8, 255], [17, 3]];
+/// assert_eq!((min(&pixels)?, max(&pixels)?), (0, 255));
+/// assert!(min(&Array1::<f32>::zeros(0)).is_err());
+/// # Ok::<(), dl_core::Error>(())
+/// ```
+///
+/// # Errors
+/// An empty array (numpy raises "zero-size array to reduction operation minimum").
+pub fn min<S, D>(a: &ArrayBase<S, D>) -> Result<S::Elem>
+where
+    S: Data,
+    S::Elem: Scalar,
+    D: Dimension,
+{
+    extreme(a, "min", |v, best| v < best)
+}
+
+/// `np.max(a)` (`a.max()`): the largest element of the whole array, of the array's own type.
+///
+/// # Errors
+/// An empty array.
+pub fn max<S, D>(a: &ArrayBase<S, D>) -> Result<S::Elem>
+where
+    S: Data,
+    S::Elem: Scalar,
+    D: Dimension,
+{
+    extreme(a, "max", |v, best| v > best)
+}
+
+fn extreme<S, D>(a: &ArrayBase<S, D>, op: &'static str, better: fn(f64, f64) -> bool) -> Result<S::Elem>
+where
+    S: Data,
+    S::Elem: Scalar,
+    D: Dimension,
+{
+    if a.is_empty() {
+        return Err(Error::shape(op, "a zero-size array has no minimum or maximum", a.shape(), "at least one element"));
+    }
+    let (i, _) = first_extreme(a.iter().map(|v| v.to_f64()), better);
+    Ok(*a.iter().nth(i).expect("index from the same iterator"))
+}
+
+/// The index and value of the first extreme of `values` under `better`; a NaN wins at once.
+fn first_extreme(values: impl Iterator<Item = f64>, better: fn(f64, f64) -> bool) -> (usize, f64) {
+    let mut best = (0, f64::NAN);
+    for (i, v) in values.enumerate() {
+        if i == 0 || v.is_nan() || better(v, best.1) {
+            best = (i, v);
         }
-        best
-    })
+        if v.is_nan() {
+            break;
+        }
+    }
+    best
 }
 
 /// numpy's `np.round`: round half to even (`round(2.5) == 2`, `round(3.5) == 4`), unlike

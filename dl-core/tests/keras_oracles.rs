@@ -220,6 +220,12 @@ fn case07_relu_nobias_adam_validation_data_matches_keras() {
 fn case08_rmsprop_centered_momentum_matches_keras() {
     run_case("case08_rmsprop_centered_momentum.json");
 }
+/// The lecture's MNIST-as-regression compile, `metrics=['acc']` on one linear unit with labels
+/// 0..9: Keras 3 names the key `acc` and counts binary accuracy (made by `make_case09.py`).
+#[test]
+fn case09_acc_on_one_linear_unit_with_digit_labels_matches_keras() {
+    run_case("case09_linear_digit_regression_sgd_acc.json");
+}
 
 // The summary tests share the global name counters with `build`, so they run in one test.
 #[test]

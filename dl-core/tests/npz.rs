@@ -287,3 +287,38 @@ assert [l["units"] for l in cfg["layers"]] == [4, 2] and cfg["compile"]["loss"] 
     let e = Sequential::load(dir.join("nothing")).unwrap_err().to_string();
     assert!(e.contains("config.json"), "{e}");
 }
+
+#[test]
+fn min_max_argmin_argmax_agree_with_numpy_on_the_same_file() {
+    let py = python();
+    let dir = tempdir("np-extremes");
+    let path = dir.join("x.npz");
+    // Ties (the first index wins in numpy), negative values, and a u8 image as MNIST's.
+    let f = Array2::from_shape_fn((5, 4), |(i, j)| ((i * 7 + j * 3) % 5) as f32 - 2.5 * (j % 2) as f32);
+    let u = Array3::from_shape_fn((2, 3, 3), |(a, b, c)| ((a * 97 + b * 41 + c * 13) % 256) as u8);
+    NpzWriter::create(&path).unwrap().add("f", &f).unwrap().add("u", &u).unwrap().finish().unwrap();
+    let script = format!(
+        r#"
+import json, numpy as np
+z = np.load(r"{p}")
+f, u = z["f"], z["u"]
+print(json.dumps([float(f.min()), float(f.max()), int(u.min()), int(u.max()),
+                  np.argmin(f, 0).tolist(), np.argmax(f, 0).tolist(), np.argmin(f, 1).tolist(), np.argmax(f, 1).tolist()]))
+"#,
+        p = path.display()
+    );
+    let out = Command::new(py).args(["-c", &script]).output().unwrap();
+    assert!(out.status.success(), "numpy failed: {}", String::from_utf8_lossy(&out.stderr));
+    let ours = format!(
+        "[{:?}, {:?}, {}, {}, {:?}, {:?}, {:?}, {:?}]",
+        min(&f).unwrap() as f64,
+        max(&f).unwrap() as f64,
+        min(&u).unwrap(),
+        max(&u).unwrap(),
+        argmin(&f, Axis(0)).to_vec(),
+        argmax(&f, Axis(0)).to_vec(),
+        argmin(&f, Axis(1)).to_vec(),
+        argmax(&f, Axis(1)).to_vec()
+    );
+    assert_eq!(ours.replace(' ', ""), String::from_utf8_lossy(&out.stdout).trim().replace(' ', ""));
+}

@@ -77,7 +77,9 @@ fn imshow_draws_one_square_pixel_per_value_with_the_binary_colormap() {
     fig.imshow(&img, Colormap::Binary).unwrap();
     let svg = svg_doc(&fig);
     let doc = roxmltree::Document::parse(&svg).unwrap();
-    let rects: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("rect")).skip(1).collect(); // skip the background
+    // The background first; the axes' frame (drawn, not filled) is not a pixel.
+    let rects: Vec<_> =
+        doc.descendants().filter(|n| n.has_tag_name("rect") && n.attribute("fill") != Some("none")).skip(1).collect();
     assert_eq!(rects.len(), 784);
     assert_eq!(rects.iter().filter(|r| r.attribute("fill") == Some("#000000")).count(), 1, "255 is black in binary");
     assert_eq!(rects.iter().filter(|r| r.attribute("fill") == Some("#FFFFFF")).count(), 783, "0 is white");
@@ -204,4 +206,30 @@ fn figures_show_as_png_by_default_and_as_svg_when_asked() {
     let svg = fig.mime_bundle().unwrap();
     set_figure_format(FigureFormat::Png);
     assert!(svg["image/svg+xml"].contains("<svg") && !svg.contains_key("image/png"));
+}
+
+#[test]
+fn imshow_ticks_a_28_pixel_image_every_5_pixels_as_matplotlib() {
+    let img = Array2::from_shape_fn((28, 28), |(i, j)| (i * j) as f64);
+    let mut fig = Figure::new();
+    fig.imshow(&img, Colormap::Binary).unwrap();
+    let labels = texts(&fig.to_svg().unwrap());
+    for label in ["0", "5", "10", "15", "20", "25"] {
+        assert!(labels.iter().any(|t| t == label), "no tick {label} in {labels:?}");
+    }
+}
+
+#[test]
+fn a_log_y_scale_labels_values_and_refuses_values_of_zero_or_less() {
+    let mut fig = Figure::new();
+    fig.plot_y(&[100.0, 10.0, 1.0, 0.1], "-").unwrap().yscale("log").unwrap();
+    let labels = texts(&fig.to_svg().unwrap());
+    for label in ["0.1", "1", "10", "100"] {
+        assert!(labels.iter().any(|t| t == label), "no tick {label} in {labels:?}");
+    }
+    let mut bad = Figure::new();
+    bad.plot_y(&[1.0, 0.0], "-").unwrap().yscale("log").unwrap();
+    let err = bad.to_png().unwrap_err().to_string();
+    assert!(err.contains("log scale needs values above 0"), "{err}");
+    assert!(Figure::new().yscale("logit").is_err());
 }

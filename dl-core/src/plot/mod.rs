@@ -86,6 +86,8 @@ pub struct Axes {
     pub(crate) xticks: Option<(Vec<f64>, Option<Vec<String>>)>,
     pub(crate) xlim: Option<(f64, f64)>,
     pub(crate) ylim: Option<(f64, f64)>,
+    /// `yscale("log")`: y drawn on a logarithmic axis.
+    pub(crate) ylog: bool,
     pub(crate) legend: bool,
     pub(crate) grid: bool,
 }
@@ -320,6 +322,31 @@ impl Figure {
     pub fn ylim(&mut self, lo: f64, hi: f64) -> &mut Self {
         self.ax().ylim = Some((lo, hi));
         self
+    }
+
+    /// The y axis scale, `"linear"` or `"log"` (`plt.yscale("log")`), as for a loss that falls
+    /// by orders of magnitude or levels off near its floor.
+    ///
+    /// ```
+    /// use dl_core::prelude::*;
+    /// let loss = [3.9, 0.9, 0.31, 0.27, 0.265];
+    /// let mut fig = Figure::new();
+    /// fig.plot_y(&loss, "-")?.yscale("log")?;
+    /// assert!(fig.to_svg()?.contains("0.5"));
+    /// assert!(fig.yscale("cubic").is_err());
+    /// # Ok::<(), dl_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// A scale other than `"linear"` or `"log"`; values of zero or less show as an error when the
+    /// figure is drawn.
+    pub fn yscale(&mut self, scale: &str) -> Result<&mut Self> {
+        self.ax().ylog = match scale {
+            "linear" => false,
+            "log" => true,
+            other => return Err(Error::plot("yscale", format!("unknown scale {other:?}: use \"linear\" or \"log\""))),
+        };
+        Ok(self)
     }
 
     /// Shows a legend of the labelled series (`plt.legend()`).

@@ -116,6 +116,14 @@ pub fn ylabel(t: &str) {
     });
 }
 
+/// `plt.yscale("log")`.
+///
+/// # Errors
+/// A scale other than `"linear"` or `"log"`.
+pub fn yscale(scale: &str) -> Result<()> {
+    with(|f| f.yscale(scale).map(|_| ()))
+}
+
 /// `plt.legend()`.
 pub fn legend() {
     with(|f| {

@@ -156,13 +156,72 @@ fn label_for(v: f64, decimals: usize, custom: Option<&(Vec<f64>, Vec<String>)>) 
     format!("{v:.decimals$}")
 }
 
+/// The axes with every y value as its base-10 logarithm, for `yscale("log")`: the drawing stays
+/// linear, the tick labels give the values back.
+fn log_y(ax: &Axes) -> Result<Axes> {
+    let mut ax = ax.clone();
+    let log = |v: &mut f64| {
+        if *v > 0.0 {
+            *v = v.log10();
+            Ok(())
+        } else {
+            Err(Error::plot("yscale", format!("a log scale needs values above 0, got {v}")))
+        }
+    };
+    for s in &mut ax.series {
+        match s {
+            Series::Line { y, .. } | Series::Scatter { y, .. } => y.iter_mut().try_for_each(log)?,
+            Series::Hist { .. } => return Err(Error::plot("yscale", "a histogram on a log scale is not supported")),
+        }
+    }
+    if let Some((lo, hi)) = &mut ax.ylim {
+        log(lo)?;
+        log(hi)?;
+    }
+    Ok(ax)
+}
+
+/// Ticks of a log axis, given in log10 units: every power of ten, and 2 and 5 times them
+/// where the axis spans less than two decades (as matplotlib labels its minor ticks then).
+fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let steps: &[f64] = if hi - lo < 2.0 { &[1.0, 2.0, 5.0] } else { &[1.0] };
+    let mut ticks = Vec::new();
+    for k in (lo.floor() as i32)..=(hi.ceil() as i32) {
+        for m in steps {
+            let t = m.log10() + k as f64;
+            if t >= lo - 1e-9 && t <= hi + 1e-9 {
+                ticks.push(t);
+            }
+        }
+    }
+    ticks
+}
+
+/// A tick label of a log axis (`t` in log10 units): `0.01`, `0.2`, `1`, `50`, `1e+06`.
+fn log_label(t: f64) -> String {
+    let v = 10f64.powf(t);
+    let rounded = format!("{:.1e}", v).parse::<f64>().unwrap_or(v);
+    if (1e-4..1e5).contains(&rounded) {
+        format!("{rounded}")
+    } else {
+        format!("{rounded:e}")
+    }
+}
+
 fn draw_axes<DB: DrawingBackend>(ax: &Axes, area: &DrawingArea<DB, Shift>) -> Result<()> {
+    let logged;
+    let ax = if ax.ylog {
+        logged = log_y(ax)?;
+        &logged
+    } else {
+        ax
+    };
     let ((x0, x1), (y0, y1)) = ranges(ax);
     if !(x0 < x1 && y0 < y1) {
         return Err(Error::plot("draw", format!("empty range: x {x0}..{x1}, y {y0}..{y1}")));
     }
     let (mut xt, xd) = nice_ticks(x0, x1, 6);
-    let (yt, yd) = nice_ticks(y0, y1, 6);
+    let (yt, yd) = if ax.ylog { (log_ticks(y0, y1), 0) } else { nice_ticks(y0, y1, 6) };
     let custom = ax.xticks.as_ref().map(|(p, l)| {
         let labels = l.clone().unwrap_or_else(|| p.iter().map(|v| format!("{v}")).collect());
         (p.clone(), labels)
@@ -170,7 +229,9 @@ fn draw_axes<DB: DrawingBackend>(ax: &Axes, area: &DrawingArea<DB, Shift>) -> Re
     if let Some((p, _)) = &custom {
         xt = p.clone();
     }
-    let ylabel_width = yt.iter().map(|v| format!("{v:.yd$}").len()).max().unwrap_or(1) as u32 * 8 + 16;
+    let ylog = ax.ylog;
+    let yfmt = move |v: &f64| if ylog { log_label(*v) } else { format!("{v:.yd$}") };
+    let ylabel_width = yt.iter().map(|v| yfmt(v).len()).max().unwrap_or(1) as u32 * 8 + 16;
     let mut builder = ChartBuilder::on(area);
     builder
         .margin(12)
@@ -181,7 +242,6 @@ fn draw_axes<DB: DrawingBackend>(ax: &Axes, area: &DrawingArea<DB, Shift>) -> Re
     }
     let mut chart = builder.build_cartesian_2d(Ticked::new(x0, x1, xt), Ticked::new(y0, y1, yt)).map_err(draw_err)?;
     let xfmt = |v: &f64| label_for(*v, xd, custom.as_ref());
-    let yfmt = |v: &f64| format!("{v:.yd$}");
     let mut mesh = chart.configure_mesh();
     mesh.x_label_formatter(&xfmt)
         .y_label_formatter(&yfmt)
@@ -199,6 +259,7 @@ fn draw_axes<DB: DrawingBackend>(ax: &Axes, area: &DrawingArea<DB, Shift>) -> Re
         mesh.y_desc(l);
     }
     mesh.draw().map_err(draw_err)?;
+    frame(&mut chart, (x0, x1), (y0, y1))?;
 
     let mut labelled = false;
     for s in &ax.series {
@@ -281,6 +342,17 @@ fn draw_axes<DB: DrawingBackend>(ax: &Axes, area: &DrawingArea<DB, Shift>) -> Re
             .draw()
             .map_err(draw_err)?;
     }
+    Ok(())
+}
+
+/// The axes' full box (plotters draws only the left and bottom lines; matplotlib all four).
+fn frame<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<Ticked, Ticked>>,
+    (x0, x1): (f64, f64),
+    (y0, y1): (f64, f64),
+) -> Result<()> {
+    let edge = BLACK.stroke_width(1);
+    chart.draw_series(std::iter::once(Rectangle::new([(x0, y0), (x1, y1)], edge))).map_err(draw_err)?;
     Ok(())
 }
 
@@ -429,8 +501,9 @@ fn draw_image<DB: DrawingBackend>(ax: &Axes, img: &Image, area: &DrawingArea<DB,
     if let Some(t) = &ax.title {
         builder.caption(t, ("sans-serif", 18));
     }
-    let (xt, _) = nice_ticks(0.0, cols as f64 - 1.0, 5);
-    let (yt, _) = nice_ticks(0.0, rows as f64 - 1.0, 5);
+    // matplotlib's spacing: 0, 5, ..., 25 on a 28-pixel side.
+    let (xt, _) = nice_ticks(0.0, cols as f64 - 1.0, 6);
+    let (yt, _) = nice_ticks(0.0, rows as f64 - 1.0, 6);
     // Ticks mark pixel centres, as in matplotlib.
     let xt: Vec<f64> = xt.into_iter().map(|v| v + 0.5).collect();
     let yt: Vec<f64> = yt.into_iter().map(|v| v + 0.5).collect();
@@ -453,12 +526,24 @@ fn draw_image<DB: DrawingBackend>(ax: &Axes, img: &Image, area: &DrawingArea<DB,
             Rectangle::new([(c as f64, r as f64), (c as f64 + 1.0, r as f64 + 1.0)], col.filled())
         }))
         .map_err(draw_err)?;
-    Ok(())
+    // Drawn last, so that white edge pixels still show where the image ends.
+    frame(&mut chart, (0.0, cols as f64), (rows as f64, 0.0))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_log_axis_has_round_ticks_and_plain_labels() {
+        // 0.26 .. 3.9, less than two decades: 1, 2 and 5 times the powers of ten.
+        let t = log_ticks(0.26f64.log10(), 3.9f64.log10());
+        let labels: Vec<String> = t.iter().map(|&v| log_label(v)).collect();
+        assert_eq!(labels, ["0.5", "1", "2"]);
+        let labels: Vec<String> = log_ticks(-3.2, 1.5).iter().map(|&v| log_label(v)).collect();
+        assert_eq!(labels, ["0.001", "0.01", "0.1", "1", "10"]);
+        assert_eq!(log_label(6.0), "1e6");
+    }
 
     #[test]
     fn ticks_are_round_numbers_covering_the_range() {

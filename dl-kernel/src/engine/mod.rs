@@ -181,6 +181,9 @@ impl Engine {
         outcome::say_what_an_interrupt_kept(&mut result.outcome, original, &self.variables());
         let death = match &result.outcome {
             Outcome::Error { evalue, .. } if evalue.contains("ubprocess terminated") => {
+                if evalue.contains("signal: 6") && !self.last_stderr.lines.iter().any(|l| death::is_last_words(l)) {
+                    self.await_last_words(Duration::from_secs(2), on_event);
+                }
                 let oom = memory::oom_kills().zip(oom_kills_before).is_some_and(|(now, then)| now > then);
                 let interrupted = self.killed.swap(false, Ordering::SeqCst);
                 Some(Death::read(evalue, &self.last_stderr.lines, interrupted, oom))
@@ -278,6 +281,25 @@ impl Engine {
             self.stream.push(Event::Stderr(format!("{line}\n")), on_event);
             self.last_stderr.push(line);
             wait = Duration::from_millis(50);
+        }
+    }
+
+    /// A process that aborted (`SIGABRT`) has usually said why first (evcxr's fault handler,
+    /// Rust's allocation failure): its stderr comes through another thread and, with no fence to
+    /// wait for in a dead process, can arrive after the cell's end on a busy machine. Waits up
+    /// to `limit` for those last words, keeping them out of the cell's output.
+    fn await_last_words(&mut self, limit: Duration, on_event: &mut dyn FnMut(Event)) {
+        let mut wait = limit;
+        let mut heard = false;
+        while let Ok(line) = self.outputs.stderr.recv_timeout(wait) {
+            heard |= death::is_last_words(&line);
+            if heard {
+                self.last_stderr.push(line);
+                wait = Duration::from_millis(100);
+            } else {
+                // The cell's own late text: still its output.
+                self.stream.push(Event::Stderr(format!("{line}\n")), on_event);
+            }
         }
     }
 

@@ -50,9 +50,14 @@ pub(super) struct StderrBurst {
 impl StderrBurst {
     const GAP: Duration = Duration::from_millis(250);
 
+    /// A dying process's last words start a burst that nothing ends: the backtrace after them
+    /// can take longer than the gap to be symbolised, and the death is read from the first line.
     pub(super) fn push(&mut self, line: String) {
         let now = Instant::now();
-        if self.last.is_some_and(|t| now.duration_since(t) > Self::GAP) {
+        let dying = self.lines.first().is_some_and(|l| super::death::is_last_words(l));
+        if !dying
+            && (self.last.is_some_and(|t| now.duration_since(t) > Self::GAP) || super::death::is_last_words(&line))
+        {
             self.lines.clear();
         }
         self.last = Some(now);
@@ -231,6 +236,16 @@ fn let_name(line: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dying_processs_last_words_stay_first_however_slow_its_backtrace() {
+        let mut b = StderrBurst::default();
+        b.push("printed by the cell".into());
+        b.push("Segmentation fault.".into());
+        b.last = Some(Instant::now() - Duration::from_secs(2));
+        b.push("   0: evcxr::runtime::segfault_handler".into());
+        assert_eq!(b.lines, ["Segmentation fault.", "   0: evcxr::runtime::segfault_handler"]);
+    }
 
     #[test]
     fn an_interrupt_names_the_variables_that_ended_with_the_cell() {
