@@ -80,10 +80,18 @@ def one_run(name, env=None):
 def tree_rss(pid):
     """Resident memory of `pid` and its descendants, in MB (from /proc)."""
     def children(p):
+        # Listed per thread that started them: evcxr starts the cell process from another thread.
+        out = []
         try:
-            return [int(c) for c in open(f"/proc/{p}/task/{p}/children").read().split()]
+            tasks = os.listdir(f"/proc/{p}/task")
         except OSError:
-            return []
+            return out
+        for t in tasks:
+            try:
+                out += [int(c) for c in open(f"/proc/{p}/task/{t}/children").read().split()]
+            except OSError:
+                pass
+        return out
     total, todo = 0, [pid]
     while todo:
         p = todo.pop()

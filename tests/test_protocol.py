@@ -529,6 +529,33 @@ def test_inspection_shows_the_method_and_clean_docs(kernel):
     assert "pub struct Sequential" in text and "pub(crate)" not in text and "# Ok::<" not in text, text
 
 
+def test_usage_request_is_answered_with_the_kernels_memory(kernel):
+    """jupyter-resource-usage asks on the control channel; the kernel's memory counts its own
+    resident memory and the process that runs the cells (read back from /proc)."""
+    km, kc = kernel
+    msg = kc.session.msg("usage_request", {})
+    kc.control_channel.send(msg)
+    reply = kc.control_channel.get_msg(timeout=10)
+    assert reply["msg_type"] == "usage_reply" and reply["parent_header"]["msg_id"] == msg["header"]["msg_id"]
+    c = reply["content"]
+    own = next(int(l.split()[1]) * 1024 for l in Path(f"/proc/{c['pid']}/status").read_text().splitlines()
+               if l.startswith("VmRSS:"))
+    assert c["kernel_memory"] > own > 0, (c["kernel_memory"], own)
+    assert c["host_virtual_memory"]["total"] > c["host_virtual_memory"]["available"] > 0
+    assert c["cpu_count"] >= 1 and c["kernel_cpu"] >= 0
+
+
+def test_the_installed_kernelspec_has_its_logos():
+    """JupyterLab's Launcher shows logo-64x64.png when the kernelspec holds it (else a letter tile)."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    spec = KernelSpecManager().get_kernel_spec(KERNEL)
+    png = (Path(spec.resource_dir) / "logo-64x64.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(png[16:20], "big") == 64
+    assert (Path(spec.resource_dir) / "logo-32x32.png").exists()
+    assert b"<svg" in (Path(spec.resource_dir) / "logo-svg.svg").read_bytes()
+
+
 def test_history_is_complete_and_comms(kernel):
     _, kc = kernel
     run(kc, "let hist_probe = 123;")

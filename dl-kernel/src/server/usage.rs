@@ -11,8 +11,13 @@ fn tree() -> Vec<u32> {
     let mut i = 0;
     while i < all.len() {
         let pid = all[i];
-        if let Ok(children) = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")) {
-            all.extend(children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
+        // Children are listed per thread that started them (evcxr starts the cell process from
+        // the engine's thread, not the main one).
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten().flatten();
+        for task in tasks {
+            if let Ok(children) = std::fs::read_to_string(task.path().join("children")) {
+                all.extend(children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
+            }
         }
         i += 1;
     }
