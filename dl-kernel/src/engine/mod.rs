@@ -37,6 +37,7 @@ pub mod outcome;
 pub mod panic_site;
 pub mod prebuilt;
 pub mod preload;
+pub mod process_tree;
 pub mod rustc_wrapper;
 pub mod stderr_fence;
 pub mod stream;

@@ -234,6 +234,10 @@ fn prune_abandoned_workdirs(tmp: &Path) {
 fn clone_tree(src: &Path, dst: &Path, root: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dst)?;
     for e in std::fs::read_dir(src)? {
+        if super::cleanup::exiting() {
+            // The kernel is removing this copy: going on would bring its folders back.
+            return Err(std::io::Error::other("the kernel is exiting"));
+        }
         let e = e?;
         let (from, to) = (e.path(), dst.join(e.file_name()));
         let rel = from.strip_prefix(root).unwrap_or(&from).to_string_lossy().into_owned();

@@ -5,25 +5,6 @@ use serde_json::{json, Value};
 use std::sync::Mutex;
 use std::time::Instant;
 
-/// This process and its descendants (the process running cells, cargo while a cell compiles).
-fn tree() -> Vec<u32> {
-    let mut all = vec![std::process::id()];
-    let mut i = 0;
-    while i < all.len() {
-        let pid = all[i];
-        // Children are listed per thread that started them (evcxr starts the cell process from
-        // the engine's thread, not the main one).
-        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten().flatten();
-        for task in tasks {
-            if let Ok(children) = std::fs::read_to_string(task.path().join("children")) {
-                all.extend(children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
-            }
-        }
-        i += 1;
-    }
-    all
-}
-
 /// Resident memory of a process, in bytes.
 fn rss(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -71,7 +52,7 @@ fn cpu_percent(now_ticks: u64) -> f64 {
 
 /// The content of `usage_reply`.
 pub fn usage() -> Value {
-    let pids = tree();
+    let pids = crate::engine::process_tree::tree();
     let total = meminfo("MemTotal");
     let available = meminfo("MemAvailable");
     let free = meminfo("MemFree");
