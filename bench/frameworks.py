@@ -1,9 +1,11 @@
 """The course's training workloads in Keras and in a hand-written PyTorch loop, on the same
-synthetic data shapes as `dl-bench`, measured in one run: seconds per epoch after the first.
+synthetic data shapes as `dl-bench`, measured in one run: seconds per epoch after the first; and
+numpy's matmul (its BLAS, OpenBLAS in the wheels) on dl-bench's matrix-product shapes, on one
+thread and on all, in GFLOP/s.
 
-    python bench/frameworks.py            # needs tensorflow(-cpu), keras and torch installed
+    python bench/frameworks.py            # needs numpy; tensorflow(-cpu), keras and torch for their rows
 
-Put the output beside `cargo run --release -p dl-core --bin dl-bench` run just before or after, on
+Put the output beside `cargo run --release -p dl-bench` run just before or after, on
 an idle machine. Workloads: linear regression 2000x1 (batch 16, 40 epochs), Boston-shaped 404x13
 (batch 64, 10), MNIST-shaped linear 60000x784 (batch 64, 10), MLP 784-512 relu-10 softmax with
 rmsprop and sparse categorical crossentropy (batch 128, 3 epochs).
@@ -79,9 +81,47 @@ def torch_epoch(n, d, classes, bs, epochs):
     return (time.time() - t) / (epochs - 1)
 
 
+# dl-bench's shapes: (label, m, k, n, A transposed, B transposed).
+SHAPES = [
+    ("(64,784,10)", 64, 784, 10, False, False),
+    ("(64,784,512)", 64, 784, 512, False, False),
+    ("(128,784,512)", 128, 784, 512, False, False),
+    ("(64,512,10)", 64, 512, 10, False, False),
+    ("(256)^3", 256, 256, 256, False, False),
+    ("(512)^3", 512, 512, 512, False, False),
+    ("(1024)^3", 1024, 1024, 1024, False, False),
+    ("(2048)^3", 2048, 2048, 2048, False, False),
+    ("(784,64)T x (64,512)", 784, 64, 512, True, False),
+    ("(64,512) x (512,784)T", 64, 512, 784, False, True),
+    ("(512,128)T x (128,10)", 512, 128, 10, True, False),
+    ("(128,10) x (10,512)T", 128, 10, 512, False, True),
+]
+
+
+def numpy_matmul():
+    """GFLOP/s of `a @ b` into a preallocated C (best of repeated calls over 0.4 s, as dl-bench),
+    transposed operands as views, as in backprop."""
+    rng = np.random.default_rng(7)
+    for label, m, k, n, at, bt in SHAPES:
+        a = rng.uniform(-1, 1, (k, m) if at else (m, k)).astype(np.float32)
+        b = rng.uniform(-1, 1, (n, k) if bt else (k, n)).astype(np.float32)
+        a, b = (a.T if at else a), (b.T if bt else b)
+        c = np.empty((m, n), np.float32)
+        np.matmul(a, b, out=c)
+        best, start, reps = float("inf"), time.perf_counter(), 0
+        while reps < 3 or time.perf_counter() - start < 0.4:
+            t = time.perf_counter()
+            np.matmul(a, b, out=c)
+            best = min(best, time.perf_counter() - t)
+            reps += 1
+        print(f"{label}\t{2 * m * n * k / best / 1e9}", flush=True)
+
+
 def measure(framework):
     """One framework in its own process: TensorFlow and PyTorch each bundle LLVM, and loading
     both into one process aborts."""
+    if framework == "numpy":
+        return numpy_matmul()
     f = {"keras": keras_epoch, "torch": torch_epoch}[framework]
     for label, n, d, classes, bs, epochs in WORKLOADS:
         print(f"{label}\t{f(n, d, classes, bs, epochs)}", flush=True)
@@ -93,6 +133,18 @@ def main():
 
     if len(sys.argv) == 3 and sys.argv[1] == "--only":
         return measure(sys.argv[2])
+    # numpy's BLAS reads its thread count when it loads: one process per count.
+    gflops = {}
+    for threads in (1, os.cpu_count()):
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+        r = subprocess.run([sys.executable, __file__, "--only", "numpy"], capture_output=True, text=True, env=env)
+        gflops[threads] = dict(line.split("\t") for line in r.stdout.splitlines() if "\t" in line)
+    print(f"numpy {np.__version__} matmul, GFLOP/s")
+    print(f"{'shape':<24} {'threads':>7} {'numpy':>9}")
+    for threads, rows in gflops.items():
+        for label, *_ in SHAPES:
+            print(f"{label:<24} {threads:>7} {float(rows.get(label, 'nan')):>9.1f}")
+    print()
     results = {}
     for fw in ("keras", "torch"):
         r = subprocess.run([sys.executable, __file__, "--only", fw], capture_output=True, text=True)

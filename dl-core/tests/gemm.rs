@@ -7,6 +7,7 @@
 
 use dl_core::linalg::cpu::{active, detected, force, Isa};
 use dl_core::linalg::gemm;
+use dl_core::linalg::machine::{force_caches, Caches};
 use dl_core::random::Rng;
 use ndarray::{s, Array2, ArrayView2};
 use std::sync::Mutex;
@@ -133,9 +134,34 @@ fn last_columns_narrower_than_the_tile_match_reference() {
     });
 }
 
+/// Blocks derived from caches other than this machine's: a tiny machine (1 KB L1, 4 KB L2 and
+/// L3: depth 16, one-tile blocks of A and B) makes every loop of the nest turn many times and
+/// every block have edges; a huge one (1 GB caches) makes one block of everything. Both must
+/// give the same products, packed and in place, on 1 and 2 threads.
+#[test]
+fn blocks_derived_from_tiny_and_huge_caches_multiply_right() {
+    let mut rng = Rng::new(8);
+    let two = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    let tiny = Caches { l1d: 1 << 10, l2: 4 << 10, l3: 4 << 10 };
+    let huge = Caches { l1d: 1 << 30, l2: 1 << 30, l3: 1 << 30 };
+    for_each_level(|| {
+        for caches in [tiny, huge] {
+            force_caches(Some(caches));
+            for &(m, k, n) in &[(67, 101, 203), (29, 300, 50), (128, 784, 10)] {
+                all_layouts(&mut rng, m, k, n, &format!("{caches:?}"));
+            }
+            let (m, k, n) = (389, 1109, 653); // packed: above PACK_MIN_MACS
+            let (a, b, c0) = (random(&mut rng, m, k), random(&mut rng, k, n), random(&mut rng, m, n));
+            two.install(|| check(0.5, a.view(), b.view(), 1.0, &c0, &format!("packed, 2 threads, {caches:?}")));
+        }
+        force_caches(None);
+    });
+}
+
 /// Above `PACK_MIN_MACS` (2^28 multiply-adds) both operands are packed: this shape spans
-/// three depth slabs (`KC` = 512) and three column blocks (`NC` = 336), with edge tiles on both
-/// sides, and α, β other than 1 and 0 reach the kernels that write C from their registers.
+/// several depth slabs (`KC` is 512 for a 32 KB L1, 768 for 48 KB) and column blocks (`NC`
+/// 336 or 432), with edge tiles on both sides, and α, β other than 1 and 0 reach the kernels
+/// that write C from their registers.
 #[test]
 fn big_packed_products_over_several_slabs_and_blocks_match_reference() {
     let mut rng = Rng::new(5);

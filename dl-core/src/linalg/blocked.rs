@@ -16,9 +16,10 @@
 //! per slab instead of once per B block was worth 6–8 % at 1024³ and 2048³ (see `params`).
 
 use super::cpu::{active, Isa};
-use super::microkernel::{MicroKernel, Tile12x32, Tile4x8, Tile6x16, Tile8x48, MAX_TILE};
+use super::machine::caches;
+use super::microkernel::{MicroKernel, Tile12x32, Tile16x16, Tile4x8, Tile6x16, Tile8x48, MAX_TILE};
 use super::pack::{pack_a, pack_b, with_buffers};
-use super::params::{KC, MC, NARROW_N, NC, PACK_MIN_MACS, PARALLEL_MIN_MACS};
+use super::params::{Blocking, NARROW_N, PACK_MIN_MACS, PARALLEL_MIN_MACS};
 use ndarray::{s, ArrayView2, ArrayViewMut2, Axis};
 
 /// Picks the micro-kernel for the active instruction set and the shape, then multiplies.
@@ -32,8 +33,12 @@ pub(crate) fn gemm_auto(
 ) {
     let (m, n) = (a.nrows(), b.ncols());
     // Packing makes B's layout cheap only when its rows are contiguous; when B is column-major
-    // and A row-major (A·Wᵀ in backprop), compute Cᵀ = Bᵀ·Aᵀ instead if that packs less.
-    if b.strides()[0] == 1 && b.strides()[1] != 1 && a.strides()[1] == 1 && m < n {
+    // and A row-major (A·Wᵀ in backprop), compute Cᵀ = Bᵀ·Aᵀ instead if that packs less. The
+    // swap writes C through its transpose (tile by tile through a buffer), which costs more
+    // than packing B when B is shallow: k ≤ m (e.g. 128 × 10 × 512, the 10-class layer's
+    // input gradient, ran 5× slower swapped).
+    let k = a.ncols();
+    if b.strides()[0] == 1 && b.strides()[1] != 1 && a.strides()[1] == 1 && m < n && k > m {
         return gemm_auto(threads, alpha, b.reversed_axes(), a.reversed_axes(), beta, c.reversed_axes());
     }
     // Share of the computed tiles that lands in C: the kernel whose tiles fit the shape best.
@@ -43,6 +48,7 @@ pub(crate) fn gemm_auto(
             gemm(Tile12x32::new().expect("detected"), threads, alpha, a, b, beta, c)
         }
         Isa::Avx512 if n > NARROW_N => gemm(Tile8x48::new().expect("detected"), threads, alpha, a, b, beta, c),
+        Isa::Avx512 if n <= 16 => gemm(Tile16x16::new().expect("detected"), threads, alpha, a, b, beta, c),
         Isa::Avx512 | Isa::Avx2 => gemm(Tile6x16::new().expect("detected"), threads, alpha, a, b, beta, c),
         Isa::Portable => gemm(Tile4x8, threads, alpha, a, b, beta, c),
     }
@@ -62,14 +68,17 @@ fn gemm<K: MicroKernel>(
 ) {
     let (m, k) = a.dim();
     let n = b.ncols();
-    if threads > 1 && m * n * k >= PARALLEL_MIN_MACS && (m >= 2 * K::MR || n >= 2 * K::NR) {
+    if threads > 1 && m * n * k >= PARALLEL_MIN_MACS && (m >= 2 * K::MR || n >= 2 * K::LANES) {
         let left = threads / 2;
-        let tiles = |rows: usize, cols: usize| rows.div_ceil(K::MR) * cols.div_ceil(K::NR);
-        let at_n = (n >= 2 * K::NR).then(|| split_point(n, K::NR, left, threads));
+        // What the busiest side computes: rows in whole tiles, columns in whole vectors (the
+        // last columns of a block take a narrower variant of the kernel).
+        let work = |rows: usize, cols: usize| rows.div_ceil(K::MR) * K::MR * cols.div_ceil(K::LANES) * K::LANES;
+        let at_n = (n >= 2 * K::LANES).then(|| split_point(n, K::LANES, left, threads));
         let at_m = (m >= 2 * K::MR).then(|| split_point(m, K::MR, left, threads));
-        let cost_n = at_n.map_or(usize::MAX, |at| tiles(m, at.max(n - at)));
-        let cost_m = at_m.map_or(usize::MAX, |at| tiles(at.max(m - at), n));
-        if let (Some(at_n), true) = (at_n, cost_n < cost_m) {
+        let cost_n = at_n.map_or(usize::MAX, |at| work(m, at.max(n - at)));
+        let cost_m = at_m.map_or(usize::MAX, |at| work(at.max(m - at), n));
+        // On a tie, columns: each side then reads half of B, the operand streamed from L2.
+        if let (Some(at_n), true) = (at_n, cost_n <= cost_m) {
             let (c1, c2) = c.view_mut().split_at(Axis(1), at_n);
             let (b1, b2) = b.split_at(Axis(1), at_n);
             rayon::join(
@@ -118,28 +127,32 @@ fn serial<K: MicroKernel>(
     let (m, k) = a.dim();
     let n = b.ncols();
     let (mr, nr) = (K::MR, K::NR);
+    let mut blk = Blocking::for_caches(caches(), mr, nr);
+    // Slabs of equal depth: 784 = 2 × 392 rather than 768 + 16, whose thin slab would cost a
+    // whole pass of C write-backs for little arithmetic.
+    blk.kc = k.div_ceil(k.div_ceil(blk.kc));
     // Operands are read in place when each is one slice with a unit stride (B: row-major), except
     // in big products, where packing is amortised and avoids the cache-set conflicts of
     // power-of-two row strides. Edge slivers are always packed (zero-padded).
     let small = m * n * k < PACK_MIN_MACS;
     let a_mem = if small { in_place(&a) } else { None };
     let b_mem = if small { in_place(&b).filter(|&(_, _, cs)| cs == 1) } else { None };
-    let kc_max = KC.min(k);
-    let nc_max = NC.min(n).div_ceil(nr) * nr;
-    let mc_max = if a_mem.is_some() { mr } else { MC.min(m).div_ceil(mr) * mr };
+    let kc_max = blk.kc.min(k);
+    let nc_max = blk.nc.min(n).div_ceil(nr) * nr;
+    let mc_max = if a_mem.is_some() { mr } else { blk.mc.min(m).div_ceil(mr) * mr };
     with_buffers(mc_max * kc_max, nc_max * kc_max, |abuf, bbuf| {
         let mut tile = [0.0f32; MAX_TILE];
-        for pc in (0..k).step_by(KC) {
-            let kc = KC.min(k - pc);
+        for pc in (0..k).step_by(blk.kc) {
+            let kc = blk.kc.min(k - pc);
             let beta = if pc == 0 { beta } else { 1.0 };
-            for ic in (0..m).step_by(MC) {
-                let mc = MC.min(m - ic);
+            for ic in (0..m).step_by(blk.mc) {
+                let mc = blk.mc.min(m - ic);
                 let packed = match a_mem {
                     None => pack_a(a.slice(s![ic..ic + mc, pc..pc + kc]), mr, abuf),
                     Some(_) => (0, 0),
                 };
-                for jc in (0..n).step_by(NC) {
-                    let nc = NC.min(n - jc);
+                for jc in (0..n).step_by(blk.nc) {
+                    let nc = blk.nc.min(n - jc);
                     let edge = nc - nc % nr; // start of a partial last B sliver, if any
                     match b_mem {
                         None => pack_b(b.slice(s![pc..pc + kc, jc..jc + nc]), nr, bbuf),
@@ -176,20 +189,22 @@ fn serial<K: MicroKernel>(
     });
 }
 
-/// GFLOP/s of the active micro-kernel alone on cache-resident operands (depth `KC`: the A sliver
+/// GFLOP/s of the active micro-kernel alone on cache-resident operands (depth `KC` of this
+/// machine's blocking: the A sliver
 /// in L1, the B sliver in L2, as in the blocked product), the ceiling for the blocked product;
 /// reported by `dl-bench` to show where time goes.
 pub fn microkernel_gflops(reps: usize) -> f64 {
     fn run<K: MicroKernel>(kern: K, reps: usize) -> f64 {
-        let a = vec![0.5f32; K::MR * KC];
-        let b = vec![0.25f32; K::NR * KC];
+        let depth = Blocking::for_caches(caches(), K::MR, K::NR).kc;
+        let a = vec![0.5f32; K::MR * depth];
+        let b = vec![0.25f32; K::NR * depth];
         let mut tile = [0.0f32; MAX_TILE];
         let start = std::time::Instant::now();
         for _ in 0..reps {
-            kern.run(KC, std::hint::black_box(&a), 1, K::MR, std::hint::black_box(&b), K::NR, &mut tile);
+            kern.run(depth, std::hint::black_box(&a), 1, K::MR, std::hint::black_box(&b), K::NR, &mut tile);
         }
         std::hint::black_box(&tile);
-        (2 * K::MR * K::NR * KC * reps) as f64 / start.elapsed().as_secs_f64() / 1e9
+        (2 * K::MR * K::NR * depth * reps) as f64 / start.elapsed().as_secs_f64() / 1e9
     }
     match active() {
         Isa::Avx512 => run(Tile8x48::new().expect("detected"), reps),

@@ -26,6 +26,18 @@ impl Isa {
     }
 }
 
+impl Isa {
+    /// The `MR × NR` tile of the micro-kernel this level uses for wide products.
+    pub fn tile(self) -> (usize, usize) {
+        use super::microkernel::{MicroKernel, Tile4x8, Tile6x16, Tile8x48};
+        match self {
+            Isa::Portable => (Tile4x8::MR, Tile4x8::NR),
+            Isa::Avx2 => (Tile6x16::MR, Tile6x16::NR),
+            Isa::Avx512 => (Tile8x48::MR, Tile8x48::NR),
+        }
+    }
+}
+
 static FORCED: AtomicU8 = AtomicU8::new(u8::MAX);
 
 /// The best level this CPU supports.

@@ -10,7 +10,8 @@
 //! |-------------|------------|----------------------------------------------|------|
 //! | `Tile8x48`  | AVX-512F   | 24 zmm accumulators, 3 zmm of B, 1 broadcast | wide products |
 //! | `Tile12x32` | AVX-512F   | 24 zmm accumulators, 2 zmm of B, 1 broadcast | widths that 32 divides better than 48 |
-//! | `Tile6x16`  | AVX2 + FMA | 12 ymm accumulators, 2 ymm of B, 1 broadcast | AVX2 machines, and narrow `n` on AVX-512 ones |
+//! | `Tile16x16` | AVX-512F   | 16 zmm accumulators, 1 zmm of B, 1 broadcast | at most 16 columns (10 classes) |
+//! | `Tile6x16`  | AVX2 + FMA | 12 ymm accumulators, 2 ymm of B, 1 broadcast | AVX2 machines, and 17–24 columns on AVX-512 ones |
 //! | `Tile4x8`   | none       | whatever the compiler makes of plain loops    | always built; the reference for the others |
 //!
 //! Each SIMD kernel also has narrower variants (16 or 32 columns for the AVX-512 ones, 8 for
@@ -30,6 +31,9 @@ pub(crate) const MAX_TILE: usize = 8 * 48;
 pub(crate) trait MicroKernel: Copy + Send + Sync {
     const MR: usize;
     const NR: usize;
+    /// The narrowest tile it computes (its vector width): the last columns of C cost a multiple
+    /// of this, not of `NR`.
+    const LANES: usize;
     /// `tile[i·NR + j] = Σ_{p<k} a[i·rsa + p·csa] · b[p·ldb + j]` for `i < MR`, `j < NR`.
     ///
     /// # Panics
@@ -75,6 +79,7 @@ pub(crate) struct Tile4x8;
 impl MicroKernel for Tile4x8 {
     const MR: usize = 4;
     const NR: usize = 8;
+    const LANES: usize = 8;
     fn run(self, k: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], ldb: usize, tile: &mut [f32; MAX_TILE]) {
         assert!(k > 0 && 3 * rsa + (k - 1) * csa < a.len(), "micro-kernel: A slice too short");
         assert!(ldb >= 8 && (k - 1) * ldb + 8 <= b.len(), "micro-kernel: B slice too short");
@@ -111,9 +116,12 @@ macro_rules! simd_kernel {
             }
         }
 
+        const _: () = assert!($mr * $nr <= MAX_TILE, "a tile larger than MAX_TILE");
+
         impl MicroKernel for $name {
             const MR: usize = $mr;
             const NR: usize = $nr;
+            const LANES: usize = $lanes;
             fn run(
                 self,
                 k: usize,
@@ -165,6 +173,10 @@ simd_kernel!(
 simd_kernel!(
     /// AVX-512F 8 × 48 kernel.
     Tile8x48, Avx512, 8 x 48, 16, [1, 2, 3]
+);
+simd_kernel!(
+    /// AVX-512F 16 × 16 kernel, for products with at most 16 columns (10 classes).
+    Tile16x16, Avx512, 16 x 16, 16, [1]
 );
 simd_kernel!(
     /// AVX-512F 12 × 32 kernel, for widths that are multiples of 32 but not of 48 (64, 512, ...).

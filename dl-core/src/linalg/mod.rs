@@ -15,6 +15,7 @@
 pub mod blocked;
 pub mod cpu;
 pub mod elementwise;
+pub mod machine;
 pub(crate) mod microkernel;
 pub(crate) mod pack;
 pub mod params;

@@ -1,22 +1,53 @@
-//! Blocking constants of the GEMM, each with what it is sized for. Measured on this project's
-//! machine, an AMD EPYC of the Zen 4 family (CPU family 25, model 17): 32 KB L1d and 1 MB L2
-//! per core, 32 MB shared L3; AVX-512 is split into two 256-bit halves there, so a zmm FMA
-//! issues once per cycle and the f32 peak equals AVX2's (about 115 GFLOP/s per core, see
-//! `dl-bench`). The values below were picked by sweeping them with `dl-bench`.
+//! Blocking of the GEMM: the block sizes come from the caches of the machine it runs on
+//! ([`super::machine::caches`]), by the reasoning of the BLIS analytical model (Low et al.,
+//! "Analytical Modeling Is Enough for High-Performance BLIS", 2016), adapted to our loop order,
+//! where the A sliver stays in L1 and the packed B block in L2 (see [`super::blocked`]):
+//!
+//! - `KC`, the depth of a slab: the `MR × KC` A sliver takes half of L1d; the other half holds
+//!   the B rows streaming through and C's tile. A deeper slab writes C back less often.
+//!   Zen 4 (32 KB, MR 8): 512. Intel Sapphire/Emerald Rapids (48 KB): 768.
+//! - `NC`, the columns of a packed B block: `KC × NC` floats take two-thirds of L2 (the rest
+//!   is for A slivers passing through and C), in whole `NR` slivers. Zen 4 (1 MB, KC 512): 336
+//!   (what sweeping it with `dl-bench` had found); Intel (2 MB, KC 768): 432.
+//! - `MC`, the rows of A packed per slab: `MC × KC` floats in a quarter of L3 (it is shared with
+//!   the other threads' blocks and the B blocks passing through), at most 4096 rows. Up to
+//!   that, the whole column panel of A is packed once per slab, and B once per block: on Zen 4
+//!   (32 MB L3) that is 4096, which was worth 6–8 % at 1024³ and 2048³ over packing A per B
+//!   block.
+//!
+//! The other constants decide which path a product takes, not its blocks.
 
-/// Depth of one slab of the product (loop 4). An `MR × KC` sliver of A (8 × 512 floats =
-/// 16 KB) is half of L1 and is reused by every B sliver of the block.
-pub(crate) const KC: usize = 512;
+use super::machine::Caches;
 
-/// Columns of B packed per block (loop 5): seven 48-wide slivers, `KC × NC` floats = 672 KB,
-/// so the packed block stays in L2 while every A sliver sweeps it.
-pub(crate) const NC: usize = 336;
+/// Block sizes for one micro-kernel shape on one machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Blocking {
+    /// Depth of one slab (loop 4).
+    pub kc: usize,
+    /// Rows of A packed per slab (loop 3), a multiple of `MR`.
+    pub mc: usize,
+    /// Columns of B packed per block (loop 5), a multiple of `NR`.
+    pub nc: usize,
+}
 
-/// Rows of A packed per block (loop 3, outside the B blocks): `MC × KC` floats, up to 8 MB,
-/// in L3. A is the operand the loop nest re-reads, so it is packed once per depth slab rather
-/// than once per B block; up to 4096 rows that is the whole column panel. (Packing A per B
-/// block, as in the textbook nest, cost 6–8 % at 1024³ and 2048³.)
-pub(crate) const MC: usize = 4096;
+impl Blocking {
+    /// The blocks for an `mr × nr` micro-kernel on a machine with caches `c`. Every size is at
+    /// least one tile (and `kc` at least 16), however small the caches claim to be.
+    ///
+    /// ```
+    /// use dl_core::linalg::machine::Caches;
+    /// use dl_core::linalg::params::Blocking;
+    /// let zen4 = Caches { l1d: 32 << 10, l2: 1 << 20, l3: 32 << 20 };
+    /// assert_eq!(Blocking::for_caches(zen4, 8, 48), Blocking { kc: 512, mc: 4096, nc: 336 });
+    /// ```
+    pub fn for_caches(c: Caches, mr: usize, nr: usize) -> Blocking {
+        const F32: usize = std::mem::size_of::<f32>();
+        let kc = (c.l1d / 2 / (mr * F32)).clamp(16, 2048) / 8 * 8;
+        let nc = (c.l2 * 2 / 3 / (kc * F32) / nr).max(1) * nr;
+        let mc = (c.l3 / 4 / (kc * F32) / mr).clamp(1, 4096 / mr) * mr;
+        Blocking { kc, mc, nc }
+    }
+}
 
 /// Below this many multiply-adds (`m·n·k`) a product runs on one thread: one core does 2^20 of
 /// them in about 18 µs (at ~58 G multiply-adds/s), and waking a sleeping rayon worker and
@@ -37,3 +68,26 @@ pub(crate) const NARROW_N: usize = 24;
 /// `m·k + k·n` copies against `m·n·k` multiply-adds, and packed slivers avoid the cache-set
 /// conflicts of rows 4 or 8 KB apart (measured with `dl-bench`).
 pub(crate) const PACK_MIN_MACS: usize = 1 << 28;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_fill_the_caches_they_are_sized_for() {
+        let intel = Caches { l1d: 48 << 10, l2: 2 << 20, l3: 260 << 20 };
+        let b = Blocking::for_caches(intel, 8, 48);
+        assert_eq!(b, Blocking { kc: 768, mc: 4096, nc: 432 });
+        assert!(8 * b.kc * 4 <= intel.l1d / 2 && b.kc * b.nc * 4 <= intel.l2 * 2 / 3);
+    }
+
+    #[test]
+    fn tiny_and_huge_caches_still_give_usable_blocks() {
+        let tiny = Caches { l1d: 1 << 10, l2: 4 << 10, l3: 4 << 10 };
+        assert_eq!(Blocking::for_caches(tiny, 12, 32), Blocking { kc: 16, mc: 12, nc: 32 });
+        let huge = Caches { l1d: 1 << 30, l2: 1 << 34, l3: 1 << 36 };
+        let b = Blocking::for_caches(huge, 6, 16);
+        assert_eq!((b.kc, b.mc % 6, b.nc % 16), (2048, 0, 0));
+        assert!(b.mc <= 4096 && b.nc >= 16);
+    }
+}

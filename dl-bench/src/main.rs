@@ -1,15 +1,23 @@
-//! `cargo run --release -p dl-core --bin dl-bench [-- --quick]`
+//! `cargo run --release -p dl-bench [-- --quick]`
 //!
-//! One table measured in one run: the machine's f32 FMA peak, our matrix product against
-//! ndarray's `dot` on the course's shapes (1 thread and all threads, as GFLOP/s, % of peak and
-//! ratio), and the course's training workloads (seconds per epoch after the first, samples per
-//! second) on synthetic data of their shapes. Run it on an otherwise idle machine.
+//! One table measured in one run: the machine (CPU, caches, the micro-kernel and blocks chosen
+//! for it), its f32 FMA peak, our matrix product beside the `gemm` crate's and ndarray's `dot`
+//! on the course's shapes (1 thread and all threads, as GFLOP/s, % of peak and ratios), and the
+//! course's training workloads (seconds per epoch after the first, and against the epoch's
+//! arithmetic at the peak) on synthetic data of their shapes. Run it on an otherwise idle
+//! machine: every figure is a ratio to another measured in the same run.
+//!
+//! `DL_BENCH_FILTER=TEXT` keeps the shapes and workloads whose label contains it;
+//! `DL_BENCH_CACHES=L1D,L2,L3` (in KB, e.g. `32,1024,32768`) blocks as on a machine with those
+//! caches, to compare a derivation with the real machine's.
 //!
 //! Each thread count is measured in a child process, because matrixmultiply (ndarray's `dot`)
 //! reads its thread count once per process.
 
 use dl_core::linalg::cpu::{self, Isa};
 use dl_core::linalg::gemm;
+use dl_core::linalg::machine;
+use dl_core::linalg::params::Blocking;
 use dl_core::prelude::*;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -26,18 +34,37 @@ const SHAPES: &[(&str, usize, usize, usize, bool, bool)] = &[
     ("(2048)^3", 2048, 2048, 2048, false, false),
     ("(784,64)T x (64,512)", 784, 64, 512, true, false),
     ("(64,512) x (512,784)T", 64, 512, 784, false, true),
+    ("(512,128)T x (128,10)", 512, 128, 10, true, false),
+    ("(128,10) x (10,512)T", 128, 10, 512, false, true),
 ];
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
+    if let Ok(kb) = std::env::var("DL_BENCH_CACHES") {
+        let kb: Vec<usize> = kb.split(',').map(|v| v.trim().parse().expect("DL_BENCH_CACHES: sizes in KB")).collect();
+        let [l1d, l2, l3] = kb[..] else { panic!("DL_BENCH_CACHES: three sizes, L1d,L2,L3 in KB") };
+        machine::force_caches(Some(machine::Caches { l1d: l1d << 10, l2: l2 << 10, l3: l3 << 10 }));
+    }
     if let Some(pos) = args.iter().position(|a| a == "--child") {
         let threads: usize = args[pos + 1].parse().expect("thread count");
         child(threads, quick);
         return;
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    println!("dl-bench: {cores} cores, micro-kernel {} (detected {:?})", cpu::active().name(), cpu::detected());
+    let c = machine::caches();
+    println!("dl-bench: {}, {cores} cores", machine::cpu_name());
+    println!("caches: L1d {} KB, L2 {} KB per core, L3 {} MB", c.l1d >> 10, c.l2 >> 10, c.l3 >> 20);
+    let (mr, nr) = cpu::active().tile();
+    let b = Blocking::for_caches(c, mr, nr);
+    println!(
+        "micro-kernel {} (detected {:?}); blocks KC {} MC {} NC {}",
+        cpu::active().name(),
+        cpu::detected(),
+        b.kc,
+        b.mc,
+        b.nc
+    );
     let peak1 = fma_peak(1);
     let peak_all = fma_peak(cores);
     println!("f32 FMA peak: {peak1:.0} GFLOP/s on 1 core, {peak_all:.0} GFLOP/s on {cores} cores");
@@ -63,25 +90,41 @@ fn main() {
         }
     }
     println!("matrix products, GFLOP/s (best of repeated calls; % of the FMA peak for that many cores)");
-    println!("{:<24} {:>7} {:>9} {:>7} {:>9} {:>7}", "shape", "threads", "ours", "%peak", "ndarray", "ratio");
+    println!(
+        "{:<24} {:>7} {:>8} {:>6} {:>8} {:>6} {:>8} {:>6}",
+        "shape", "threads", "ours", "%peak", "gemm", "ratio", "ndarray", "ratio"
+    );
     for r in rows.iter().filter(|r| r[0] == "mm") {
-        let (t, ours, nd): (usize, f64, f64) = (r[2].parse().unwrap(), r[3].parse().unwrap(), r[4].parse().unwrap());
+        let t: usize = r[2].parse().unwrap();
+        let [ours, gc, nd]: [f64; 3] = [3, 4, 5].map(|i| r[i].parse().unwrap());
         let peak = if t == 1 { peak1 } else { peak_all };
-        println!("{:<24} {:>7} {:>9.1} {:>6.0}% {:>9.1} {:>6.2}x", r[1], t, ours, 100.0 * ours / peak, nd, ours / nd);
+        println!(
+            "{:<24} {:>7} {:>8.1} {:>5.0}% {:>8.1} {:>5.2}x {:>8.1} {:>5.2}x",
+            r[1],
+            t,
+            ours,
+            100.0 * ours / peak,
+            gc,
+            ours / gc,
+            nd,
+            ours / nd
+        );
     }
-    println!("\ntraining workloads (synthetic data; seconds per epoch after the first)");
-    println!("{:<44} {:>7} {:>12} {:>14}", "workload", "threads", "s/epoch", "samples/s");
+    println!("\ntraining workloads (synthetic data; seconds per epoch after the first; floor: the epoch's");
+    println!("matrix-product FLOPs at the FMA peak for that many cores)");
+    println!("{:<44} {:>7} {:>10} {:>12} {:>8}", "workload", "threads", "s/epoch", "samples/s", "x floor");
     for r in rows.iter().filter(|r| r[0] == "fit") {
-        let s: f64 = r[3].parse().unwrap();
-        let n: f64 = r[4].parse().unwrap();
-        println!("{:<44} {:>7} {:>12.5} {:>14.0}", r[1], r[2], s, n / s);
+        let t: usize = r[2].parse().unwrap();
+        let [s, n, flops]: [f64; 3] = [3, 4, 5].map(|i| r[i].parse().unwrap());
+        let floor = flops / (if t == 1 { peak1 } else { peak_all } * 1e9);
+        println!("{:<44} {:>7} {:>10.5} {:>12.0} {:>7.2}x", r[1], t, s, n / s, s / floor);
     }
 }
 
 /// FMA throughput with `threads` threads each running the independent-FMA loop: the best of
 /// five runs, as the products below are the best of theirs (one run is easily disturbed).
 fn fma_peak(threads: usize) -> f64 {
-    let iters = 20_000_000;
+    let iters = 5_000_000;
     peak_loop(1000);
     let once = || {
         let start = Instant::now();
@@ -97,7 +140,8 @@ fn fma_peak(threads: usize) -> f64 {
         });
         flops / start.elapsed().as_secs_f64() / 1e9
     };
-    (0..5).map(|_| once()).fold(0.0, f64::max)
+    // A virtual machine's cores are disturbed now and then: the best of many short runs.
+    (0..20).map(|_| once()).fold(0.0, f64::max)
 }
 
 /// Runs `iters` rounds of independent fused multiply-adds at the active level; returns (a value
@@ -190,18 +234,67 @@ fn child(threads: usize, quick: bool) {
         let mut c = Array2::<f32>::zeros((m, n));
         let flops = 2.0 * (m * n * k) as f64;
         let ours = best_time(budget, || gemm(1.0, av, bv, 0.0, c.view_mut()).unwrap());
+        let theirs = best_time(budget, || gemm_crate(threads, av, bv, c.view_mut()));
         let nd = best_time(budget, || {
             std::hint::black_box(av.dot(&bv));
         });
-        println!("mm\t{label}\t{threads}\t{}\t{}", flops / ours / 1e9, flops / nd / 1e9);
+        println!("mm\t{label}\t{threads}\t{}\t{}\t{}", flops / ours / 1e9, flops / theirs / 1e9, flops / nd / 1e9);
     }
     workloads(threads, quick, filter.as_deref());
+}
+
+/// `C = A·B` with the `gemm` crate (sarah-ek/gemm), on `threads` rayon threads.
+fn gemm_crate(
+    threads: usize,
+    a: ndarray::ArrayView2<f32>,
+    b: ndarray::ArrayView2<f32>,
+    mut c: ndarray::ArrayViewMut2<f32>,
+) {
+    let (m, k) = a.dim();
+    let n = b.ncols();
+    assert_eq!((b.nrows(), c.dim()), (k, (m, n)));
+    let par = if threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
+    let (sa, sb, sc) = (a.strides(), b.strides(), c.strides().to_vec());
+    // SAFETY: the pointers and strides (in elements) describe the three live views, whose
+    // shapes chain as asserted above; `c` is borrowed mutably and does not overlap `a` or `b`;
+    // `read_dst` false means C's old values are neither read nor needed.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            sc[1],
+            sc[0],
+            false,
+            a.as_ptr(),
+            sa[1],
+            sa[0],
+            b.as_ptr(),
+            sb[1],
+            sb[0],
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            par,
+        );
+    }
 }
 
 fn workloads(threads: usize, quick: bool, filter: Option<&str>) {
     set_random_seed(1);
     let mut rng = dl_core::random::Rng::new(11);
     let mut rand = |r: usize, c: usize| Array2::from_shape_simple_fn((r, c), || rng.uniform(0.0, 1.0) as f32);
+    // The matrix products of an epoch: forward, kernel gradients, and input gradients of every
+    // layer but the first; each is rows × inputs × units multiply-adds of 2 FLOPs (inputs ×
+    // units counted as the layer's parameters: the biases add under 0.3 %).
+    let flops = |model: &Sequential, rows: usize| {
+        let layers = model.layers().iter().enumerate();
+        let per_row: usize = layers.map(|(i, l)| l.param_count() * if i == 0 { 2 } else { 3 }).sum();
+        2.0 * (rows * per_row) as f64
+    };
     let run = |label: &str, model: &mut Sequential, x: &Array2<f32>, y: &Array2<f32>, epochs: usize, bs: usize| {
         if filter.is_some_and(|f| !label.contains(f)) {
             return;
@@ -211,7 +304,7 @@ fn workloads(threads: usize, quick: bool, filter: Option<&str>) {
         let t = Instant::now();
         model.fit_with(x, y, opts(epochs - 1)).unwrap();
         let per_epoch = t.elapsed().as_secs_f64() / (epochs - 1) as f64;
-        println!("fit\t{label}\t{threads}\t{per_epoch}\t{}", x.nrows());
+        println!("fit\t{label}\t{threads}\t{per_epoch}\t{}\t{}", x.nrows(), flops(model, x.nrows()));
     };
     let linear = |inputs: usize| {
         let mut m = Sequential::new();
