@@ -22,7 +22,7 @@ use crate::loss::Loss;
 use crate::metrics::{Metric, MetricKind};
 use crate::optim::ParamState;
 use crate::random::{next_seed, Rng};
-use ndarray::{s, ArrayView2};
+use ndarray::{s, ArrayView2, Axis};
 
 /// Keras's `fit` arguments, with Keras's defaults.
 ///
@@ -296,8 +296,23 @@ impl Sequential {
 }
 
 /// Copies rows `rows` of `src` into the first rows of `dst`.
+///
+/// Rows chosen at random from a large training set come from memory, not cache: a batch of 128
+/// MNIST rows (400 KB) took about 0.1 ms on one thread, 6 % of an MLP step on two cores, so a
+/// batch of more than `PARALLEL_GATHER` values is copied by two threads, each its own rows.
 fn gather(src: ArrayView2<f32>, rows: &[usize], dst: &mut ndarray::Array2<f32>) {
-    for (i, &r) in rows.iter().enumerate() {
-        dst.row_mut(i).assign(&src.row(r));
+    const PARALLEL_GATHER: usize = 1 << 15;
+    fn copy(src: ArrayView2<f32>, rows: &[usize], mut dst: ndarray::ArrayViewMut2<f32>) {
+        for (i, &r) in rows.iter().enumerate() {
+            dst.row_mut(i).assign(&src.row(r));
+        }
+    }
+    let dst = dst.slice_mut(s![..rows.len(), ..]);
+    if rows.len() * src.ncols() > PARALLEL_GATHER && rows.len() > 1 && rayon::current_num_threads() > 1 {
+        let half = rows.len() / 2;
+        let (top, bottom) = dst.split_at(Axis(0), half);
+        rayon::join(|| copy(src, &rows[..half], top), || copy(src, &rows[half..], bottom));
+    } else {
+        copy(src, rows, dst);
     }
 }
