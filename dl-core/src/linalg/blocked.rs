@@ -190,9 +190,8 @@ fn serial<K: MicroKernel>(
 }
 
 /// GFLOP/s of the active micro-kernel alone on cache-resident operands (depth `KC` of this
-/// machine's blocking: the A sliver
-/// in L1, the B sliver in L2, as in the blocked product), the ceiling for the blocked product;
-/// reported by `dl-bench` to show where time goes.
+/// machine's blocks: the A sliver in L1, the B sliver in L2, as in the blocked product), the
+/// ceiling for the blocked product; reported by `dl-bench` to show where time goes.
 pub fn microkernel_gflops(reps: usize) -> f64 {
     fn run<K: MicroKernel>(kern: K, reps: usize) -> f64 {
         let depth = Blocking::for_caches(caches(), K::MR, K::NR).kc;

@@ -24,10 +24,13 @@ impl Isa {
             Isa::Avx512 => "avx512f 8x48",
         }
     }
-}
 
-impl Isa {
     /// The `MR × NR` tile of the micro-kernel this level uses for wide products.
+    ///
+    /// ```
+    /// use dl_core::linalg::cpu::Isa;
+    /// assert_eq!(Isa::Avx2.tile(), (6, 16));
+    /// ```
     pub fn tile(self) -> (usize, usize) {
         use super::microkernel::{MicroKernel, Tile4x8, Tile6x16, Tile8x48};
         match self {

@@ -38,6 +38,14 @@ pub fn caches() -> Caches {
 
 /// Pretends the machine has these caches (`None`: the real ones again). For tests and benchmarks:
 /// blocks derived from a tiny or a huge cache must still multiply right.
+///
+/// ```
+/// use dl_core::linalg::machine::{caches, force_caches, Caches};
+/// let tiny = Caches { l1d: 1 << 10, l2: 4 << 10, l3: 4 << 10 };
+/// force_caches(Some(tiny));
+/// assert_eq!(caches(), tiny);
+/// force_caches(None);
+/// ```
 pub fn force_caches(c: Option<Caches>) {
     *FORCED.lock().unwrap_or_else(|e| e.into_inner()) = c;
 }
@@ -76,6 +84,10 @@ fn parse_size(s: &str) -> Option<usize> {
 
 /// The CPU as `/proc/cpuinfo` names it: `"GenuineIntel family 6 model 207 (Intel(R) Xeon(R)
 /// Processor)"`, or `"unknown CPU"`.
+///
+/// ```
+/// assert!(!dl_core::linalg::machine::cpu_name().is_empty());
+/// ```
 pub fn cpu_name() -> String {
     let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let field = |key: &str| {
