@@ -5,13 +5,15 @@
 //!   course): dot products or column updates in memory order, no packing ([`small`]);
 //! - at most `TINY_MACS` multiply-adds (batch 16 × 1 × 1): plain loops;
 //! - otherwise the BLIS-style blocked product ([`blocked`]) with the best micro-kernel the CPU
-//!   has ([`microkernel`]), the 6 × 16 one for narrow outputs, threads only above
-//!   `PARALLEL_MIN_MACS` ([`params`]).
+//!   has ([`microkernel`]), narrower tiles for narrow outputs, blocks sized from the caches
+//!   ([`machine`], [`params`]), threads only above `PARALLEL_MIN_MACS`.
 //!
-//! The CPU is read at run time ([`cpu`]); SIMD code lives in [`simd`], the only module of
+//! The CPU is read at run time ([`cpu`], [`machine`]); a training loop keeps the pool's other
+//! worker awake between its products ([`awake`]); SIMD code lives in [`simd`], the only module of
 //! dl-core allowed `unsafe`, behind proofs that the CPU has the instructions. Element-wise passes
 //! of the training step run vectorised through [`elementwise`].
 
+pub(crate) mod awake;
 pub mod blocked;
 pub mod cpu;
 pub mod elementwise;

@@ -161,23 +161,22 @@ impl Sequential {
         let kinds: Vec<_> = metrics.iter().map(|m| m.resolve(units, ym.ncols())).collect();
 
         // The loop runs on a rayon worker, so that the products' fork/joins go to that worker's
-        // own deque; joined from outside the pool, each would pass through the global queue,
-        // which allocates as it grows.
-        let mut result = Ok(History::default());
+        // own deque (joined from outside the pool, each would pass through the global queue,
+        // which allocates as it grows), and the other worker stays awake for them.
         let schedule = (opts.epochs, opts.verbose, opts.shuffle, opts.seed);
         let mut live = LivePlot::new(opts.live_plot);
-        rayon::join(
-            || {
-                result = self.train(
-                    (train_x, train_y, val, val_bs),
-                    (bs, steps, loss, &metrics, &kinds),
-                    schedule,
-                    Workspace::new(&self.layers, bs, xm.ncols(), ym.ncols()),
-                    &mut live,
-                )
-            },
-            || (),
-        );
+        // Only when a step forks: the batch gather, or a product large enough to split.
+        let forks = bs * xm.ncols() > PARALLEL_GATHER
+            || self.layers.iter().any(|l| bs * l.kernel.len() >= crate::linalg::params::PARALLEL_MIN_MACS);
+        let result = crate::linalg::awake::with_worker_awake(forks, || {
+            self.train(
+                (train_x, train_y, val, val_bs),
+                (bs, steps, loss, &metrics, &kinds),
+                schedule,
+                Workspace::new(&self.layers, bs, xm.ncols(), ym.ncols()),
+                &mut live,
+            )
+        });
         if let Some(live) = &mut live {
             live.finish(&self.history);
         }
@@ -295,13 +294,15 @@ impl Sequential {
     }
 }
 
+/// Batches of more values than this are gathered by two threads (see [`gather`]).
+const PARALLEL_GATHER: usize = 1 << 15;
+
 /// Copies rows `rows` of `src` into the first rows of `dst`.
 ///
 /// Rows chosen at random from a large training set come from memory, not cache: a batch of 128
 /// MNIST rows (400 KB) took about 0.1 ms on one thread, 6 % of an MLP step on two cores, so a
 /// batch of more than `PARALLEL_GATHER` values is copied by two threads, each its own rows.
 fn gather(src: ArrayView2<f32>, rows: &[usize], dst: &mut ndarray::Array2<f32>) {
-    const PARALLEL_GATHER: usize = 1 << 15;
     fn copy(src: ArrayView2<f32>, rows: &[usize], mut dst: ndarray::ArrayViewMut2<f32>) {
         for (i, &r) in rows.iter().enumerate() {
             dst.row_mut(i).assign(&src.row(r));
