@@ -137,7 +137,7 @@ fn serial<K: MicroKernel>(
     let small = m * n * k < PACK_MIN_MACS;
     let a_mem = if small { in_place(&a) } else { None };
     let b_mem = if small { in_place(&b).filter(|&(_, _, cs)| cs == 1) } else { None };
-    let kc_max = blk.kc.min(k);
+    let kc_max = blk.kc; // at most k, after the equal split above
     let nc_max = blk.nc.min(n).div_ceil(nr) * nr;
     let mc_max = if a_mem.is_some() { mr } else { blk.mc.min(m).div_ceil(mr) * mr };
     with_buffers(mc_max * kc_max, nc_max * kc_max, |abuf, bbuf| {

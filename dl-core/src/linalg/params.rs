@@ -58,8 +58,10 @@ pub(crate) const PARALLEL_MIN_MACS: usize = 1 << 20;
 /// regression batch): packing copies `m·k + k·n` values for only `m·n·k` multiply-adds.
 pub(crate) const TINY_MACS: usize = 4096;
 
-/// With at most this many columns of C, the 6 × 16 kernel wastes less of its tile than the
-/// 8 × 48 one (e.g. 10 output classes fill 62% of a 16-wide tile but 21% of a 48-wide one).
+/// With at most this many columns of C, a 16-wide tile wastes less than the 8 × 48 one (10
+/// output classes fill 62% of a 16-wide tile but 21% of a 48-wide one): on AVX-512 the 16 × 16
+/// kernel takes up to 16 columns and the 6 × 16 one 17 to 24; on AVX2 the 6 × 16 kernel is the
+/// only SIMD one anyway.
 pub(crate) const NARROW_N: usize = 24;
 
 /// From this many multiply-adds on, A and B are packed even when they could be read in place.

@@ -166,7 +166,7 @@ impl Sequential {
         let schedule = (opts.epochs, opts.verbose, opts.shuffle, opts.seed);
         let mut live = LivePlot::new(opts.live_plot);
         // Only when a step forks: the batch gather, or a product large enough to split.
-        let forks = bs * xm.ncols() > PARALLEL_GATHER
+        let forks = gathers_in_parallel(bs, xm.ncols())
             || self.layers.iter().any(|l| bs * l.kernel.len() >= crate::linalg::params::PARALLEL_MIN_MACS);
         let result = crate::linalg::awake::with_worker_awake(forks, || {
             self.train(
@@ -297,6 +297,11 @@ impl Sequential {
 /// Batches of more values than this are gathered by two threads (see [`gather`]).
 const PARALLEL_GATHER: usize = 1 << 15;
 
+/// Whether [`gather`] splits a batch of `rows` rows of `cols` values between two threads.
+fn gathers_in_parallel(rows: usize, cols: usize) -> bool {
+    rows * cols > PARALLEL_GATHER && rows > 1 && rayon::current_num_threads() > 1
+}
+
 /// Copies rows `rows` of `src` into the first rows of `dst`.
 ///
 /// Rows chosen at random from a large training set come from memory, not cache: a batch of 128
@@ -309,7 +314,7 @@ fn gather(src: ArrayView2<f32>, rows: &[usize], dst: &mut ndarray::Array2<f32>) 
         }
     }
     let dst = dst.slice_mut(s![..rows.len(), ..]);
-    if rows.len() * src.ncols() > PARALLEL_GATHER && rows.len() > 1 && rayon::current_num_threads() > 1 {
+    if gathers_in_parallel(rows.len(), src.ncols()) {
         let half = rows.len() / 2;
         let (top, bottom) = dst.split_at(Axis(0), half);
         rayon::join(|| copy(src, &rows[..half], top), || copy(src, &rows[half..], bottom));
