@@ -196,6 +196,28 @@ fn the_course_shapes_match_reference() {
     });
 }
 
+/// From `PACK_B_MIN_M` (256) rows of A on, B is packed even in products small enough to read
+/// in place, and two threads split a tie by rows when each half still has that many rows: the
+/// MLP's kernel gradient (784,128)ᵀ×(128,512) takes both, 300 rows packs B but splits by
+/// columns, 255 rows reads B in place.
+#[test]
+fn tall_products_that_pack_b_and_split_by_rows_match_reference() {
+    let mut rng = Rng::new(9);
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    let two = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    for_each_level(|| {
+        for &(m, k, n) in &[(784, 128, 512), (300, 70, 90), (255, 64, 96), (513, 33, 47)] {
+            let at = random(&mut rng, k, m);
+            let b = random(&mut rng, k, n);
+            let c0 = random(&mut rng, m, n);
+            for (pool, threads) in [(&one, 1), (&two, 2)] {
+                pool.install(|| check(1.0, at.t(), b.view(), 0.0, &c0, &format!("Aᵀ·B, {threads} threads")));
+                pool.install(|| check(0.5, at.t(), b.view(), 1.0, &c0, &format!("Aᵀ·B, β=1, {threads} threads")));
+            }
+        }
+    });
+}
+
 #[test]
 fn mismatched_shapes_are_an_error_not_a_panic() {
     let a = Array2::<f32>::zeros((3, 4));

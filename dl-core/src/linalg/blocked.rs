@@ -19,7 +19,7 @@ use super::cpu::{active, Isa};
 use super::machine::caches;
 use super::microkernel::{MicroKernel, Tile12x32, Tile16x16, Tile4x8, Tile6x16, Tile8x48, MAX_TILE};
 use super::pack::{pack_a, pack_b, with_buffers};
-use super::params::{Blocking, NARROW_N, PACK_MIN_MACS, PARALLEL_MIN_MACS};
+use super::params::{Blocking, NARROW_N, PACK_B_MIN_M, PACK_MIN_MACS, PARALLEL_MIN_MACS};
 use ndarray::{s, ArrayView2, ArrayViewMut2, Axis};
 
 /// Picks the micro-kernel for the active instruction set and the shape, then multiplies.
@@ -77,8 +77,14 @@ fn gemm<K: MicroKernel>(
         let at_m = (m >= 2 * K::MR).then(|| split_point(m, K::MR, left, threads));
         let cost_n = at_n.map_or(usize::MAX, |at| work(m, at.max(n - at)));
         let cost_m = at_m.map_or(usize::MAX, |at| work(at.max(m - at), n));
-        // On a tie, columns: each side then reads half of B, the operand streamed from L2.
-        if let (Some(at_n), true) = (at_n, cost_n <= cost_m) {
+        // On a tie, columns, so that each side packs or reads only half of B, the operand
+        // streamed from L2; unless each side's rows are enough for it to pack B anyway (see
+        // `PACK_B_MIN_M`): rows then, and each side reads only its own half of A, in place.
+        // (784,128)ᵀ×(128,512) on two threads ran 270–278 GFLOP/s split by columns, 292–299 by
+        // rows (`dl-bench`, Intel Xeon); squares were the same either way.
+        let rows_pack_b = at_m.is_some_and(|at| at.min(m - at) >= PACK_B_MIN_M);
+        let by_rows = cost_m < cost_n || (cost_m == cost_n && rows_pack_b);
+        if let (Some(at_n), false) = (at_n, by_rows) {
             let (c1, c2) = c.view_mut().split_at(Axis(1), at_n);
             let (b1, b2) = b.split_at(Axis(1), at_n);
             rayon::join(
@@ -133,10 +139,11 @@ fn serial<K: MicroKernel>(
     blk.kc = k.div_ceil(k.div_ceil(blk.kc));
     // Operands are read in place when each is one slice with a unit stride (B: row-major), except
     // in big products, where packing is amortised and avoids the cache-set conflicts of
-    // power-of-two row strides. Edge slivers are always packed (zero-padded).
+    // power-of-two row strides, and B also when many rows of A reuse it (see `params`). Edge
+    // slivers are always packed (zero-padded).
     let small = m * n * k < PACK_MIN_MACS;
     let a_mem = if small { in_place(&a) } else { None };
-    let b_mem = if small { in_place(&b).filter(|&(_, _, cs)| cs == 1) } else { None };
+    let b_mem = if small && m < PACK_B_MIN_M { in_place(&b).filter(|&(_, _, cs)| cs == 1) } else { None };
     let kc_max = blk.kc; // at most k, after the equal split above
     let nc_max = blk.nc.min(n).div_ceil(nr) * nr;
     let mc_max = if a_mem.is_some() { mr } else { blk.mc.min(m).div_ceil(mr) * mr };

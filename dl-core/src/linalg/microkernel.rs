@@ -14,6 +14,28 @@
 //! | `Tile6x16`  | AVX2 + FMA | 12 ymm accumulators, 2 ymm of B, 1 broadcast | AVX2 machines, and 17–24 columns on AVX-512 ones |
 //! | `Tile4x8`   | none       | whatever the compiler makes of plain loops    | always built; the reference for the others |
 //!
+//! What limits each kernel, per step of the depth, counted in its compiled loop (`objdump -d` of
+//! `dl-bench`, the loop of `simd::avx512::x86::tile::<R, V>`), against Golden Cove / Raptor Cove
+//! (Sapphire and Emerald Rapids: two 512-bit FMA ports, p0 and p5; three load ports, two of
+//! them for 512-bit loads; six µops allocated per cycle) and Zen 4 (one 512-bit FMA per cycle,
+//! as two 256-bit halves; two loads per cycle):
+//!
+//! | kernel      | FMAs | loads (B + broadcasts of A) | instructions | Golden Cove          | Zen 4 |
+//! |-------------|------|-----------------------------|--------------|----------------------|-------|
+//! | `Tile8x48`  | 24   | 3 + 8                       | 44           | FMA: 12 cycles (loads 4, front end 7.3) | FMA: 24 (loads 5.5) |
+//! | `Tile12x32` | 24   | 2 + 12                      | 51           | FMA: 12 (loads 5, front end 8.5) | FMA: 24 (loads 7) |
+//! | `Tile16x16` | 16   | 1 + 16 (folded into the FMAs) | 34         | FMA: 8 (loads 5.7, front end 5.7) | FMA: 16 (loads 8.5) |
+//! | `Tile6x16`  | 12 (ymm) | 2 + 6                   | 27           | FMA: 6 (loads 2.7, front end 4.5) | FMA: 6 (loads 4) |
+//!
+//! So every kernel is bound by its FMAs, and `Tile8x48` alone runs at 95–97 % of the FMA peak
+//! that `dl-bench` measures (Emerald Rapids); the 16 × 16 kernel on 10 columns computes 16
+//! lanes for 10 of them, so at most 62 % of the peak is useful work there. On a core with two
+//! load ports for broadcasts (Ice Lake) it would be load-bound (8.5 cycles against 8).
+//! `llvm-mca-14 -mcpu=icelake-server` on the same loops gives 12 cycles for the two 24-FMA
+//! kernels, but its model issues 512-bit FMAs on port 1 too, which Intel fuses off for 512-bit
+//! code, so it is too optimistic on the others; `perf stat` reports no cycle counter on the VMs
+//! we measure on.
+//!
 //! Each SIMD kernel also has narrower variants (16 or 32 columns for the AVX-512 ones, 8 for
 //! AVX2) for the last columns of C, so an edge tile computes little padding. On Zen 4 a zmm FMA
 //! issues at half the rate of a ymm one, so AVX-512 gives the same FLOP rate as AVX2 there, with

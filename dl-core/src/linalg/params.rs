@@ -71,6 +71,15 @@ pub(crate) const NARROW_N: usize = 24;
 /// conflicts of rows 4 or 8 KB apart (measured with `dl-bench`).
 pub(crate) const PACK_MIN_MACS: usize = 1 << 28;
 
+/// From this many rows of A on, B is packed whatever the product's size. Each value of B is
+/// used once per row of A, so packing costs `k·n` copies against `m` uses of each; read in
+/// place, each step of a B sliver is a few cache lines at B's row stride (2 KB for 512
+/// columns), which the prefetchers follow worse than packed, contiguous slivers. Measured with
+/// `dl-bench` on one thread (Intel Xeon, AVX-512), B packed from 256 rows on against in place:
+/// (784,128)ᵀ×(128,512) 135 → 152–159 GFLOP/s, 512³ 145 → 158–164; with 64 rows packing lost
+/// ((64,784,512): 142 → 130), which is why A, reused by only `n / NR` tiles, stays in place.
+pub(crate) const PACK_B_MIN_M: usize = 256;
+
 #[cfg(test)]
 mod tests {
     use super::*;
