@@ -193,6 +193,9 @@ fn the_course_shapes_match_reference() {
         let c0 = Array2::zeros((784, 512));
         check(1.0, x.t(), dz.view(), 0.0, &c0, "xᵀ·dz");
         check(1.0, dz.view(), w.t(), 0.0, &Array2::zeros((64, 784)), "dz·Wᵀ");
+        // The 10-class kernel gradient hᵀ·dz, computed as (dzᵀ·h)ᵀ.
+        let (h, dz10) = (random(&mut rng, 128, 512), random(&mut rng, 128, 10));
+        check(1.0, h.t(), dz10.view(), 0.0, &Array2::zeros((512, 10)), "hᵀ·dz");
     });
 }
 
