@@ -27,7 +27,7 @@
 //! | `Tile16x16` | 16   | 1 + 16 (folded into the FMAs) | 34         | FMA: 8 (loads 5.7, front end 5.7) | FMA: 16 (loads 8.5) |
 //! | `Tile6x16`  | 12 (ymm) | 2 + 6                   | 27           | FMA: 6 (loads 2.7, front end 4.5) | FMA: 6 (loads 4) |
 //!
-//! So every kernel is bound by its FMAs, and `Tile8x48` alone runs at 95–97 % of the FMA peak
+//! So every kernel is bound by its FMAs, and `Tile8x48` alone runs at 99 % of the FMA peak
 //! that `dl-bench` measures (Emerald Rapids); the 16 × 16 kernel on 10 columns computes 16
 //! lanes for 10 of them, so at most 62 % of the peak is useful work there. On a core with two
 //! load ports for broadcasts (Ice Lake) it would be load-bound (8.5 cycles against 8).
