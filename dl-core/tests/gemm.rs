@@ -47,6 +47,11 @@ fn check(alpha: f32, a: ArrayView2<f32>, b: ArrayView2<f32>, beta: f32, c0: &Arr
 }
 
 /// Every layout the training loop and users produce: plain, Aᵀ, Bᵀ, both, and strided views.
+/// A rayon pool of `threads` threads, for running a product on exactly that many.
+fn pool(threads: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap()
+}
+
 fn all_layouts(rng: &mut Rng, m: usize, k: usize, n: usize, label: &str) {
     let a = random(rng, m, k);
     let b = random(rng, k, n);
@@ -105,8 +110,8 @@ fn random_shapes_up_to_70_match_reference() {
 #[test]
 fn large_prime_shapes_match_reference_on_one_and_all_threads() {
     let mut rng = Rng::new(3);
-    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
-    let two = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    let one = pool(1);
+    let two = pool(2);
     for_each_level(|| {
         for &(m, k, n) in &[(509, 521, 541), (67, 1031, 523), (1031, 67, 37), (523, 300, 1)] {
             let a = random(&mut rng, m, k);
@@ -141,7 +146,7 @@ fn last_columns_narrower_than_the_tile_match_reference() {
 #[test]
 fn blocks_derived_from_tiny_and_huge_caches_multiply_right() {
     let mut rng = Rng::new(8);
-    let two = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    let two = pool(2);
     let tiny = Caches { l1d: 1 << 10, l2: 4 << 10, l3: 4 << 10 };
     let huge = Caches { l1d: 1 << 30, l2: 1 << 30, l3: 1 << 30 };
     for_each_level(|| {
@@ -170,7 +175,7 @@ fn big_packed_products_over_several_slabs_and_blocks_match_reference() {
     let a = random(&mut rng, m, k);
     let b = random(&mut rng, k, n);
     let mut c0 = random(&mut rng, m, n);
-    let two = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    let two = pool(2);
     for_each_level(|| {
         check(-0.5, a.view(), b.view(), 1.5, &c0, "packed, α=-0.5, β=1.5");
         two.install(|| check(1.0, a.view(), b.view(), 1.0, &c0, "packed, 2 threads, β=1"));
@@ -206,8 +211,8 @@ fn the_course_shapes_match_reference() {
 #[test]
 fn tall_products_that_pack_b_and_split_by_rows_match_reference() {
     let mut rng = Rng::new(9);
-    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
-    let two = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    let one = pool(1);
+    let two = pool(2);
     for_each_level(|| {
         for &(m, k, n) in &[(784, 128, 512), (300, 70, 90), (255, 64, 96), (513, 33, 47)] {
             let at = random(&mut rng, k, m);

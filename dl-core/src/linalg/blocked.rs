@@ -18,7 +18,7 @@
 use super::cpu::{active, Isa};
 use super::machine::caches;
 use super::microkernel::{MicroKernel, Tile12x32, Tile16x16, Tile4x8, Tile6x16, Tile8x48, MAX_TILE};
-use super::pack::{pack_a, pack_b, with_buffers};
+use super::pack::{column_major, pack_a, pack_b, with_buffers};
 use super::params::{Blocking, NARROW_N, PACK_B_MIN_M, PACK_MIN_MACS, PARALLEL_MIN_MACS};
 use ndarray::{s, ArrayView2, ArrayViewMut2, Axis};
 
@@ -32,21 +32,22 @@ pub(crate) fn gemm_auto(
     c: ArrayViewMut2<f32>,
 ) {
     let (m, n) = (a.nrows(), b.ncols());
-    // Packing makes B's layout cheap only when its rows are contiguous; when B is column-major
-    // and A row-major (A·Wᵀ in backprop), compute Cᵀ = Bᵀ·Aᵀ instead if that packs less. The
-    // swap writes C through its transpose (tile by tile through a buffer), which costs more
-    // than packing B when B is shallow: k ≤ m (e.g. 128 × 10 × 512, the 10-class layer's
-    // input gradient, ran 5× slower swapped).
+    // Two shapes run as Cᵀ = Bᵀ·Aᵀ, whose rows are C's columns:
+    // - B column-major and A row-major (A·Wᵀ in backprop), when that packs less: packing makes
+    //   B's layout cheap only when its rows are contiguous. The swap writes C through its
+    //   transpose (tile by tile through a buffer), which costs more than packing B when B is
+    //   shallow: k ≤ m (e.g. 128 × 10 × 512, the 10-class layer's input gradient, ran 5× slower
+    //   swapped).
+    // - A column-major and C at most 12 wide (the 10-class kernel gradient hᵀ·dz): Aᵀ then has
+    //   contiguous rows to stream, and the 10 rows of Bᵀ fill 83 % of the 12 × 32 kernel's lanes
+    //   (or of two 6-row AVX2 bands), where C's 10 columns fill 62 % of a 16-wide tile:
+    //   (512,128)ᵀ×(128,10) 67 → 94–110 GFLOP/s on one thread (`dl-bench`, Intel Xeon). With A
+    //   row-major, Aᵀ would have to be transposed to pack.
+    // Neither applies again to the swapped product.
     let k = a.ncols();
-    if b.strides()[0] == 1 && b.strides()[1] != 1 && a.strides()[1] == 1 && m < n && k > m {
-        return gemm_auto(threads, alpha, b.reversed_axes(), a.reversed_axes(), beta, c.reversed_axes());
-    }
-    // A column-major and C at most 12 wide (the 10-class kernel gradient hᵀ·dz): compute
-    // Cᵀ = Bᵀ·Aᵀ, whose rows are C's columns. Aᵀ then has contiguous rows to stream, and the
-    // 10 rows of Bᵀ fill 83 % of the 12 × 32 kernel's lanes (or of two 6-row AVX2 bands), where
-    // C's 10 columns fill 62 % of a 16-wide tile: (512,128)ᵀ×(128,10) 67 → 94–110 GFLOP/s on one
-    // thread (`dl-bench`, Intel Xeon). With A row-major, Aᵀ would have to be transposed to pack.
-    if n <= 12 && m >= 32 && a.strides()[0] == 1 && a.strides()[1] != 1 {
+    let shallow_wt = column_major(&b) && a.strides()[1] == 1 && m < n && k > m;
+    let narrow_at = column_major(&a) && n <= Tile12x32::MR && m >= 32;
+    if shallow_wt || narrow_at {
         return gemm_auto(threads, alpha, b.reversed_axes(), a.reversed_axes(), beta, c.reversed_axes());
     }
     // Share of the computed tiles that lands in C: the kernel whose tiles fit the shape best.

@@ -43,6 +43,11 @@ fn aligned(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
     &mut buf[off..off + len]
 }
 
+/// Whether `v` is stored column by column (unit row stride, as `Aᵀ` of a row-major `A`).
+pub(crate) fn column_major(v: &ArrayView2<f32>) -> bool {
+    v.strides()[0] == 1 && v.strides()[1] != 1
+}
+
 /// Packs the `(kc, nc)` block `b` into `NR`-wide slivers.
 pub(crate) fn pack_b(b: ArrayView2<f32>, nr: usize, buf: &mut [f32]) {
     let (kc, nc) = b.dim();
@@ -71,7 +76,7 @@ pub(crate) fn pack_b(b: ArrayView2<f32>, nr: usize, buf: &mut [f32]) {
 /// (`sliver[p·MR + i]`). Returns the sliver's strides `(rsa, csa)` for the micro-kernel.
 pub(crate) fn pack_a(a: ArrayView2<f32>, mr: usize, buf: &mut [f32]) -> (usize, usize) {
     let (mc, kc) = a.dim();
-    let column_major = a.strides()[0] == 1 && a.strides()[1] != 1;
+    let column_major = column_major(&a);
     for (s, sliver) in buf.chunks_exact_mut(kc * mr).take(mc.div_ceil(mr)).enumerate() {
         let i0 = s * mr;
         let h = mr.min(mc - i0);
